@@ -1,0 +1,15 @@
+// Cryptographically secure random bytes from the library's CSPRNG. Thread-safe.
+#pragma once
+
+#include <cstdint>
+
+#include "base/bytes.h"
+
+namespace wgate::crypto {
+
+void RandomBytes(Bytes out);
+uint32_t RandomU32();
+// Uniform in [0, upper_bound).
+uint32_t RandomUniform(uint32_t upper_bound);
+
+}  // namespace wgate::crypto
