@@ -3,27 +3,30 @@
 #include <sodium.h>
 
 #include "base/error.h"
+#include "crypto/internal.h"
 
 namespace wgate::crypto {
 
-namespace {
-void EnsureSodium() {
-  static const int rc = sodium_init();
-  WGATE_CHECK(rc >= 0);
-}
-}  // namespace
+using internal::EnsureSodium;
 
 void SecureZero(void* p, size_t n) { sodium_memzero(p, n); }
 
-bool ConstantTimeEqual(const void* a, const void* b, size_t n) { return sodium_memcmp(a, b, n) == 0; }
+bool ConstantTimeEqual(const void* a, const void* b, size_t n) {
+  return sodium_memcmp(a, b, n) == 0;
+}
 
 std::string_view KeyParseErrorText(KeyParseError e) {
   switch (e) {
-    case KeyParseError::kNone: return "ok";
-    case KeyParseError::kWrongLength: return "is not 44 characters of base64 (a 32-byte key)";
-    case KeyParseError::kNotBase64: return "is not valid base64";
-    case KeyParseError::kNotCanonical: return "is not in canonical base64 form (its last character is wrong)";
-    case KeyParseError::kAllZero: return "is all zeros";
+    case KeyParseError::kNone:
+      return "ok";
+    case KeyParseError::kWrongLength:
+      return "is not 44 characters of base64 (a 32-byte key)";
+    case KeyParseError::kNotBase64:
+      return "is not valid base64";
+    case KeyParseError::kNotCanonical:
+      return "is not in canonical base64 form (its last character is wrong)";
+    case KeyParseError::kAllZero:
+      return "is all zeros";
   }
   return "?";
 }
@@ -88,7 +91,8 @@ bool DecodeKeyHex(std::string_view text, KeyBytes* out) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
   }
   size_t len = 0;
-  return sodium_hex2bin(out->data(), out->size(), text.data(), text.size(), nullptr, &len, nullptr) == 0 &&
+  return sodium_hex2bin(out->data(), out->size(), text.data(), text.size(), nullptr, &len,
+                        nullptr) == 0 &&
          len == kKeyLen;
 }
 

@@ -9,7 +9,7 @@ namespace wgate::crypto {
 
 void RandomBytes(Bytes out);
 uint32_t RandomU32();
-// Uniform in [0, upper_bound).
+// Uniform in [0, upper_bound), without modulo bias. 0 when upper_bound is 0 or 1.
 uint32_t RandomUniform(uint32_t upper_bound);
 
 }  // namespace wgate::crypto
