@@ -28,7 +28,7 @@ inline constexpr Duration kCookieRefreshTime = 120s;
 // Responder-side flood limit per peer: at most this many initiations consumed per second.
 inline constexpr int kInitiationsPerSecond = 50;
 inline constexpr Duration kHandshakeInitiationRate =
-    std::chrono::seconds(1) / kInitiationsPerSecond;
+    Duration(std::chrono::seconds(1)) / kInitiationsPerSecond;
 // Queue bound the engine should use for packets staged while a handshake is in flight.
 inline constexpr int kMaxStagedPackets = 128;
 // Transport plaintexts are zero-padded to a multiple of this (paper section 5.4.6).
