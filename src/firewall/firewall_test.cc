@@ -1,0 +1,213 @@
+#include "firewall/firewall.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "firewall/fake_nft_backend.h"
+
+namespace wgate::firewall {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+
+RulesetSpec Connected() {
+  RulesetSpec s;
+  s.mode = Mode::kConnected;
+  s.fwmark = 0xca6c;
+  s.uplink = "eth0";
+  s.tunnel = "wg0";
+  s.endpoint = *SocketAddress::Parse("203.0.113.10:51820");
+  s.input_ports = {8080};
+  return s;
+}
+
+class FirewallTest : public ::testing::Test {
+ protected:
+  FakeNftBackend kernel_;
+  Firewall fw_{kernel_};
+};
+
+TEST_F(FirewallTest, ApplyRunsOneScriptAndVerifies) {
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
+  ASSERT_EQ(kernel_.scripts().size(), 1u);
+  EXPECT_THAT(kernel_.scripts()[0], HasSubstr("add table inet wgate\ndelete table inet wgate\n"
+                                              "table inet wgate {\n"));
+  ASSERT_TRUE(kernel_.table().has_value());
+  EXPECT_EQ(kernel_.list_calls(), 1);  // read back right away
+  Verification v = fw_.Verify();
+  EXPECT_TRUE(v.ok()) << v.Summary();
+  EXPECT_EQ(v.Summary(), "firewall: rules verified");
+  EXPECT_EQ(fw_.applied_spec()->mode, Mode::kLockdown);
+  EXPECT_THAT(fw_.reference_listing(), StartsWith("table inet wgate {\n\tchain input {\n"));
+}
+
+TEST_F(FirewallTest, EveryTransitionIsOneTransaction) {
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());
+  EXPECT_TRUE(fw_.Verify().ok());
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
+  EXPECT_TRUE(fw_.Verify().ok());
+  ASSERT_EQ(kernel_.scripts().size(), 3u);
+  for (const std::string& s : kernel_.scripts()) {
+    EXPECT_THAT(s, HasSubstr("add table inet wgate\ndelete table inet wgate\ntable inet wgate {"));
+  }
+  EXPECT_THAT(kernel_.scripts()[1], HasSubstr("udp dport 51820 accept"));
+  EXPECT_EQ(kernel_.table()->FindChain("output")->lines.size(), 3u);  // lockdown again
+}
+
+TEST_F(FirewallTest, InvalidSpecNeverReachesTheKernel) {
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
+  RulesetSpec bad = Connected();
+  bad.uplink = "eth0;";
+  Status s = fw_.Apply(bad);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.error().message(), StartsWith("firewall: uplink interface name \"eth0;\""));
+  EXPECT_EQ(kernel_.scripts().size(), 1u);
+  EXPECT_EQ(fw_.applied_spec()->mode, Mode::kLockdown);
+  EXPECT_TRUE(fw_.Verify().ok());  // the lockdown is still what was applied
+}
+
+TEST_F(FirewallTest, NftErrorLeavesThePreviousRulesetInForce) {
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
+  kernel_.FailNextRun(Error("nft: Error: Could not process rule: Operation not permitted"));
+  Status s = fw_.Apply(Connected());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message(),
+            "firewall: applying the connected ruleset (the previous ruleset stays in force): "
+            "nft: Error: Could not process rule: Operation not permitted");
+  EXPECT_EQ(fw_.applied_spec()->mode, Mode::kLockdown);
+  EXPECT_TRUE(fw_.Verify().ok());
+}
+
+TEST_F(FirewallTest, ReadBackFailureIsAnError) {
+  kernel_.FailNextList(Error("nft: Error: Could not receive: Interrupted"));
+  Status s = fw_.Apply(RulesetSpec{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message(),
+            "firewall: applying the lockdown ruleset: reading the table back: nft: Error: Could "
+            "not receive: Interrupted");
+  EXPECT_THAT(fw_.Verify().problems,
+              ElementsAre("no ruleset applied and read back by this process"));
+  ASSERT_TRUE(fw_.Reapply().ok());  // the rules are in: re-applying gets a reference
+  EXPECT_TRUE(fw_.Verify().ok());
+}
+
+// A kernel that lists fewer rules than were applied (or an nft that merged two) must not pass
+// unnoticed: the shape check right after the apply catches it.
+class RuleEatingBackend final : public NftBackend {
+ public:
+  Status Run(std::string_view script) override {
+    Status s = inner_.Run(script);
+    if (s && inner_.table()) inner_.table()->objects[2].lines.pop_back();
+    return s;
+  }
+  Result<std::optional<std::string>> ListTable(std::string_view table) override {
+    return inner_.ListTable(table);
+  }
+
+ private:
+  FakeNftBackend inner_;
+};
+
+TEST(FirewallReadBackTest, ShapeMismatchIsAnError) {
+  RuleEatingBackend kernel;
+  Firewall fw(kernel);
+  Status s = fw.Apply(RulesetSpec{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message(),
+            "firewall: applying the lockdown ruleset: the kernel's table differs from what was "
+            "applied: chain output: applied 3 rules, the kernel lists 2");
+  EXPECT_FALSE(fw.Verify().ok());
+}
+
+TEST_F(FirewallTest, VerifyIsRobustToNftNormalisation) {
+  // nft lists `meta nfproto ipv4 reject with icmp type x` as `reject with icmp x`.
+  kernel_.SetNormaliser([](const std::string& rule) {
+    if (rule == "meta nfproto ipv4 reject with icmp type admin-prohibited") {
+      return std::string("reject with icmp admin-prohibited");
+    }
+    return rule;
+  });
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
+  EXPECT_TRUE(fw_.Verify().ok());
+  EXPECT_THAT(fw_.reference_listing(), HasSubstr("\t\treject with icmp admin-prohibited\n"));
+}
+
+TEST_F(FirewallTest, DetectsDeletedTable) {
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());
+  kernel_.table().reset();
+  Verification v = fw_.Verify();
+  EXPECT_THAT(v.problems, ElementsAre("table inet wgate is missing"));
+  EXPECT_EQ(v.Summary(), "firewall: rules altered: table inet wgate is missing");
+  ASSERT_TRUE(fw_.Reapply().ok());
+  EXPECT_TRUE(fw_.Verify().ok());
+  EXPECT_EQ(fw_.applied_spec()->mode, Mode::kConnected);
+}
+
+TEST_F(FirewallTest, DetectsFlushedTable) {
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());
+  ASSERT_TRUE(kernel_.Run("flush table inet wgate").ok());
+  EXPECT_THAT(fw_.Verify().problems,
+              ElementsAre("table inet wgate was flushed: all 13 rules are gone (the chains that "
+                          "remain keep policy drop)"));
+}
+
+TEST_F(FirewallTest, DetectsMissingChain) {
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
+  auto& objects = kernel_.table()->objects;
+  objects.erase(objects.begin() + 1);  // forward
+  EXPECT_THAT(fw_.Verify().problems, ElementsAre("chain forward is missing"));
+}
+
+TEST_F(FirewallTest, DetectsAlteredRuleAndPolicy) {
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
+  ListedObject* output = &kernel_.table()->objects[2];
+  output->lines[1] = "accept";
+  output->header = "type filter hook output priority filter; policy accept;";
+  EXPECT_THAT(
+      fw_.Verify().problems,
+      ElementsAre("chain output: header changed: expected `type filter hook output priority "
+                  "filter; policy drop;`, found `type filter hook output priority filter; policy "
+                  "accept;`",
+                  "chain output: rule 2 of 3 missing: `oifname \"lo\" accept`",
+                  "chain output: unexpected rule at position 2: `accept`"));
+}
+
+TEST_F(FirewallTest, ListingFailureIsAProblem) {
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
+  kernel_.FailNextList(Error("nft: Error: Could not receive: No buffer space available"));
+  EXPECT_THAT(fw_.Verify().problems,
+              ElementsAre("cannot list table inet wgate: nft: Error: Could not receive: No buffer "
+                          "space available"));
+}
+
+TEST_F(FirewallTest, VerifyBeforeApply) {
+  EXPECT_THAT(fw_.Verify().problems,
+              ElementsAre("no ruleset applied and read back by this process"));
+  EXPECT_EQ(fw_.Reapply().error().message(),
+            "firewall: nothing to re-apply: no ruleset was applied yet");
+}
+
+TEST_F(FirewallTest, RemoveAllIsIdempotent) {
+  ASSERT_TRUE(fw_.RemoveAll().ok());  // nothing there yet
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());
+  ASSERT_TRUE(fw_.RemoveAll().ok());
+  EXPECT_FALSE(kernel_.table().has_value());
+  ASSERT_TRUE(fw_.RemoveAll().ok());
+  EXPECT_FALSE(kernel_.table().has_value());
+  EXPECT_EQ(kernel_.scripts().back(), "add table inet wgate\ndelete table inet wgate\n");
+  EXPECT_FALSE(fw_.applied_spec().has_value());
+}
+
+TEST_F(FirewallTest, RemoveAllErrorQuotesNft) {
+  kernel_.FailNextRun(Error("nft: Error: Could not process rule: Operation not permitted"));
+  EXPECT_EQ(fw_.RemoveAll().error().message(),
+            "firewall: removing table inet wgate: nft: Error: Could not process rule: Operation "
+            "not permitted");
+}
+
+}  // namespace
+}  // namespace wgate::firewall

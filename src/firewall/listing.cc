@@ -1,0 +1,261 @@
+#include "firewall/listing.h"
+
+#include <algorithm>
+#include <set>
+
+#include "base/strings.h"
+
+namespace wgate::firewall {
+namespace {
+
+// '{' minus '}' outside double-quoted strings (rule comments may contain braces).
+int NetBraces(std::string_view line) {
+  int net = 0;
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '{') {
+      ++net;
+    } else if (c == '}') {
+      --net;
+    }
+  }
+  return net;
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string Describe(const ListedObject& o) { return StrCat(o.kind, " ", o.name); }
+
+const ListedObject* Find(const TableListing& t, std::string_view kind, std::string_view name) {
+  for (const ListedObject& o : t.objects) {
+    if (o.kind == kind && o.name == name) return &o;
+  }
+  return nullptr;
+}
+
+// Longest common subsequence of two rule lists: marks which elements of each side are matched.
+void MatchInOrder(const std::vector<std::string>& a, const std::vector<std::string>& b,
+                  std::vector<bool>* a_matched, std::vector<bool>* b_matched) {
+  const size_t n = a.size(), m = b.size();
+  std::vector<std::vector<size_t>> lcs(n + 1, std::vector<size_t>(m + 1, 0));
+  for (size_t i = n; i-- > 0;) {
+    for (size_t j = m; j-- > 0;) {
+      lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+    }
+  }
+  a_matched->assign(n, false);
+  b_matched->assign(m, false);
+  for (size_t i = 0, j = 0; i < n && j < m;) {
+    if (a[i] == b[j]) {
+      (*a_matched)[i++] = true;
+      (*b_matched)[j++] = true;
+    } else if (lcs[i + 1][j] >= lcs[i][j + 1]) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+}
+
+void CompareLines(std::string_view where, std::string_view noun,
+                  const std::vector<std::string>& want, const std::vector<std::string>& got,
+                  std::vector<std::string>* out) {
+  std::vector<bool> want_matched, got_matched;
+  MatchInOrder(want, got, &want_matched, &got_matched);
+  std::multiset<std::string> missing, extra;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!want_matched[i]) missing.insert(want[i]);
+  }
+  for (size_t j = 0; j < got.size(); ++j) {
+    if (!got_matched[j]) extra.insert(got[j]);
+  }
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want_matched[i]) continue;
+    if (extra.count(want[i]) > 0) {
+      out->push_back(
+          StrCat(where, ": ", noun, " ", i + 1, " of ", want.size(), " moved: `", want[i], "`"));
+    } else {
+      out->push_back(
+          StrCat(where, ": ", noun, " ", i + 1, " of ", want.size(), " missing: `", want[i], "`"));
+    }
+  }
+  for (size_t j = 0; j < got.size(); ++j) {
+    if (got_matched[j] || missing.count(got[j]) > 0) continue;
+    out->push_back(
+        StrCat(where, ": unexpected ", noun, " at position ", j + 1, ": `", got[j], "`"));
+  }
+}
+
+}  // namespace
+
+const ListedObject* TableListing::FindChain(std::string_view name) const {
+  return Find(*this, "chain", name);
+}
+
+size_t TableListing::RuleCount() const {
+  size_t n = 0;
+  for (const ListedObject& o : objects) {
+    if (o.kind == "chain") n += o.lines.size();
+  }
+  return n;
+}
+
+Result<TableListing> ParseTableListing(std::string_view text) {
+  const std::string opening = StrCat("table ", kTable, " {");
+  std::vector<std::string_view> lines = SplitTrimmed(text, '\n');
+  size_t i = 0;
+  while (i < lines.size() && lines[i] != opening) ++i;
+  if (i == lines.size()) {
+    return Error(StrCat("firewall: nft listing has no `", opening, "` line"));
+  }
+  ++i;
+
+  TableListing table;
+  ListedObject* object = nullptr;  // the object whose body is being read
+  std::string pending;             // a logical line whose braces are not closed yet
+  int pending_depth = 0;
+  for (; i < lines.size(); ++i) {
+    std::string_view line = lines[i];
+    if (!pending.empty()) {
+      pending += StrCat(" ", line);
+      pending_depth += NetBraces(line);
+      if (pending_depth > 0) continue;
+      line = pending;
+    } else if (line.empty()) {
+      continue;
+    } else if (object != nullptr && line != "}" && NetBraces(line) > 0) {
+      pending = std::string(line);
+      pending_depth = NetBraces(line);
+      continue;
+    }
+    const std::string logical(line);
+    pending.clear();
+
+    if (object == nullptr) {
+      if (logical == "}") return table;  // end of the table
+      if (EndsWith(logical, "{")) {
+        std::vector<std::string_view> words = SplitTrimmed(logical, ' ');
+        if (words.size() != 3) {
+          return Error(
+              StrCat("firewall: nft listing line ", i + 1, ": cannot parse `", logical, "`"));
+        }
+        table.objects.push_back(ListedObject{std::string(words[0]), std::string(words[1]), "", {}});
+        object = &table.objects.back();
+      } else {
+        table.attributes.push_back(logical);
+      }
+      continue;
+    }
+    if (logical == "}") {
+      object = nullptr;
+      continue;
+    }
+    if (object->kind == "chain" && object->header.empty() && object->lines.empty() &&
+        StartsWith(logical, "type ") && logical.find(" hook ") != std::string::npos) {
+      object->header = logical;
+    } else {
+      object->lines.push_back(logical);
+    }
+  }
+  return Error(StrCat("firewall: nft listing of table ", kTable, " ends before its closing `}`"));
+}
+
+std::string RenderTableListing(const TableListing& listing) {
+  std::string out = StrCat("table ", kTable, " {\n");
+  for (const std::string& a : listing.attributes) out += StrCat("\t", a, "\n");
+  for (size_t i = 0; i < listing.objects.size(); ++i) {
+    const ListedObject& o = listing.objects[i];
+    if (i > 0) out += "\n";
+    out += StrCat("\t", o.kind, " ", o.name, " {\n");
+    if (!o.header.empty()) out += StrCat("\t\t", o.header, "\n");
+    for (const std::string& l : o.lines) out += StrCat("\t\t", l, "\n");
+    out += "\t}\n";
+  }
+  out += "}\n";
+  return out;
+}
+
+std::vector<std::string> CheckInvariants(const TableListing& got) {
+  std::vector<std::string> out;
+  for (const BaseChain& base : kBaseChains) {
+    const ListedObject* chain = got.FindChain(base.name);
+    if (chain == nullptr) {
+      out.push_back(StrCat("chain ", base.name, " is missing"));
+    } else if (chain->header != base.header) {
+      out.push_back(StrCat("chain ", base.name, ": header changed: expected `", base.header,
+                           "`, found `", chain->header, "`"));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> CompareWithRuleset(const Ruleset& applied, const TableListing& got) {
+  std::vector<std::string> out;
+  for (const Chain& want : applied.chains) {
+    const ListedObject* chain = got.FindChain(want.name);
+    if (chain == nullptr) {
+      out.push_back(StrCat("chain ", want.name, " is missing"));
+      continue;
+    }
+    if (chain->header != want.header) {
+      out.push_back(StrCat("chain ", want.name, ": header changed: expected `", want.header,
+                           "`, found `", chain->header, "`"));
+    }
+    if (chain->lines.size() != want.rules.size()) {
+      out.push_back(StrCat("chain ", want.name, ": applied ", want.rules.size(),
+                           " rules, the kernel lists ", chain->lines.size()));
+    }
+  }
+  for (const ListedObject& o : got.objects) {
+    const bool known =
+        o.kind == "chain" && std::any_of(applied.chains.begin(), applied.chains.end(),
+                                         [&](const Chain& c) { return c.name == o.name; });
+    if (!known) out.push_back(StrCat("unexpected ", Describe(o)));
+  }
+  return out;
+}
+
+std::vector<std::string> CompareListings(const TableListing& want, const TableListing& got) {
+  std::vector<std::string> out;
+  const size_t want_rules = want.RuleCount();
+  const bool flushed = want_rules > 0 && got.RuleCount() == 0;
+  if (flushed) {
+    out.push_back(StrCat("table ", kTable, " was flushed: all ", want_rules,
+                         " rules are gone (the chains that remain keep policy drop)"));
+  }
+  CompareLines(StrCat("table ", kTable), "attribute", want.attributes, got.attributes, &out);
+  for (const ListedObject& w : want.objects) {
+    const ListedObject* g = Find(got, w.kind, w.name);
+    if (g == nullptr) {
+      out.push_back(StrCat(Describe(w), " is missing"));
+      continue;
+    }
+    if (g->header != w.header) {
+      out.push_back(StrCat(Describe(w), ": header changed: expected `", w.header, "`, found `",
+                           g->header, "`"));
+    }
+    if (!flushed)
+      CompareLines(Describe(w), w.kind == "chain" ? "rule" : "line", w.lines, g->lines, &out);
+  }
+  for (const ListedObject& g : got.objects) {
+    if (Find(want, g.kind, g.name) == nullptr) out.push_back(StrCat("unexpected ", Describe(g)));
+  }
+  return out;
+}
+
+}  // namespace wgate::firewall

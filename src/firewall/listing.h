@@ -1,0 +1,66 @@
+// Reading back what the kernel holds: `nft list table inet wgate` text parsed into chains and
+// rules, and a comparison that says precisely what differs. Pure: no I/O.
+//
+// The comparison never matches nft's text against the script wgate generated (nft normalises:
+// sorts set elements, drops implied matches, rewrites `reject with icmp type x`). The reference is
+// the kernel's own listing taken right after a successful apply; later listings of an untouched
+// table print the same text, so any difference is a change made from outside.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "firewall/ruleset.h"
+
+namespace wgate::firewall {
+
+// One object of the table as listed: a chain, or anything else someone added (set, map,
+// flowtable...), kept so that the comparison can name it.
+struct ListedObject {
+  std::string kind;  // "chain", "set", ...
+  std::string name;
+  // For a chain: the "type ... hook ... policy ...;" line, "" for a regular chain.
+  std::string header;
+  // For a chain: one rule per element. For another object: its body lines.
+  std::vector<std::string> lines;
+};
+
+struct TableListing {
+  // Table-level lines that are not objects ("comment ...", "flags ...").
+  std::vector<std::string> attributes;
+  std::vector<ListedObject> objects;
+
+  const ListedObject* FindChain(std::string_view name) const;
+  size_t RuleCount() const;  // over all chains
+};
+
+// Parses the text of `nft list table inet wgate` (tabs or spaces, blank lines, rules whose set
+// spans several lines). Text before `table inet wgate {` (such as the replace preamble of a
+// generated script) is skipped, so a built Ruleset's script parses too. Errors quote the line.
+Result<TableListing> ParseTableListing(std::string_view text);
+
+// Renders in nft's listing layout (tab indents, a blank line between objects).
+std::string RenderTableListing(const TableListing& listing);
+
+// What wgate needs in any version of its table, whatever was applied: the base chains input,
+// forward and output exist with their hook and policy drop. One message per broken invariant.
+std::vector<std::string> CheckInvariants(const TableListing& got);
+
+// Compares the kernel's listing right after an apply with the ruleset that was applied: same
+// chains in the same order, same headers, same number of rules per chain (rule text is nft's to
+// normalise). One message per difference; empty when they agree.
+std::vector<std::string> CompareWithRuleset(const Ruleset& applied, const TableListing& got);
+
+// Compares a later listing with the reference; one message per difference, e.g.
+//   "table inet wgate was flushed: all 9 rules are gone (chains remain, policy drop holds)"
+//   "chain output is missing"
+//   "chain output: policy changed: expected `type filter ... policy drop;`, found `... accept;`"
+//   "chain output: rule missing: `oifname \"lo\" accept`"
+//   "chain output: unexpected rule: `accept`"
+//   "unexpected set leak"
+// Empty when they agree.
+std::vector<std::string> CompareListings(const TableListing& want, const TableListing& got);
+
+}  // namespace wgate::firewall

@@ -1,0 +1,342 @@
+#include "firewall/ruleset.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "base/strings.h"
+
+namespace wgate::firewall {
+namespace {
+
+constexpr size_t kMaxIfnameLength = 15;  // IFNAMSIZ - 1
+
+constexpr std::string_view kInputHeader = kBaseChains[0].header;
+constexpr std::string_view kForwardHeader = kBaseChains[1].header;
+constexpr std::string_view kOutputHeader = kBaseChains[2].header;
+
+// Names a value for an error message: printable ASCII kept, `"` and `\` escaped, anything else as
+// \xNN, so a hostile name cannot garble the log line.
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+bool IsLoopback(const IpAddress& a) {
+  if (a.is_v4()) return a.data()[0] == 127;
+  static const IpAddress kV6Loopback = *IpAddress::Parse("::1");
+  return a == kV6Loopback;
+}
+
+std::string FamilyKeyword(const IpAddress& a) { return a.is_v4() ? "ip" : "ip6"; }
+
+// "8080" or "{ 80, 443 }": nft lists a one-element anonymous set as the bare value, so the script
+// says it the same way.
+std::string SetOf(const std::vector<std::string>& items) {
+  if (items.size() == 1) return items[0];
+  std::string out = "{ ";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += items[i];
+  }
+  out += " }";
+  return out;
+}
+
+std::vector<std::string> PortStrings(const std::vector<uint16_t>& ports) {
+  std::set<uint16_t> sorted(ports.begin(), ports.end());
+  std::vector<std::string> out;
+  for (uint16_t p : sorted) out.push_back(std::to_string(p));
+  return out;
+}
+
+std::string Ifname(std::string_view name) { return StrCat("\"", name, "\""); }
+
+Status CheckPorts(std::string_view what, const std::vector<uint16_t>& ports) {
+  for (uint16_t p : ports) {
+    if (p == 0) return Error(StrCat("firewall: ", what, " 0 is out of range 1-65535"));
+  }
+  return Ok();
+}
+
+struct ResolverSets {
+  std::vector<std::string> v4, v4_loopback, v6;
+};
+
+ResolverSets SplitResolvers(const std::vector<IpAddress>& resolvers) {
+  std::set<IpAddress> sorted(resolvers.begin(), resolvers.end());
+  ResolverSets out;
+  for (const IpAddress& r : sorted) {
+    if (r.is_v4()) {
+      (IsLoopback(r) ? out.v4_loopback : out.v4).push_back(r.ToString());
+    } else if (!IsLoopback(r)) {  // ::1 is covered by the loopback accept
+      out.v6.push_back(r.ToString());
+    }
+  }
+  return out;
+}
+
+// The resolver hole: wgate's marked sockets may reach the listed resolvers on port 53. The
+// conntrack entry is marked too, so that lockdown's input chain can let exactly these replies in.
+// A loopback resolver (Docker's 127.0.0.11) is matched on any port: Docker DNATs 127.0.0.11:53 to
+// a random port in the nat output hook, which runs before this filter hook sees the packet.
+void AddResolverHole(const RulesetSpec& spec, const ResolverSets& r,
+                     std::vector<std::string>* out) {
+  const std::string mark = FormatMark(spec.fwmark);
+  if (!r.v4_loopback.empty()) {
+    out->push_back(StrCat("meta mark ", mark, " ip daddr ", SetOf(r.v4_loopback),
+                          " meta l4proto { tcp, udp } accept"));
+  }
+  if (!r.v4.empty()) {
+    out->push_back(StrCat("meta mark ", mark, " ip daddr ", SetOf(r.v4),
+                          " meta l4proto { tcp, udp } th dport 53 ct mark set meta mark accept"));
+  }
+  if (!r.v6.empty()) {
+    out->push_back(StrCat("meta mark ", mark, " ip6 daddr ", SetOf(r.v6),
+                          " meta l4proto { tcp, udp } th dport 53 ct mark set meta mark accept"));
+  }
+}
+
+// IPv6 needs neighbour discovery to reach anything on a link; ND packets carry no consumer data
+// and hop limit 255 keeps them on-link.
+std::string NeighbourDiscovery(std::string_view iface_match) {
+  return StrCat(iface_match, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ",
+                "ip6 hoplimit 255 accept");
+}
+
+std::string FinalRefusal(Mode mode) {
+  return StrCat("goto refuse comment \"wgate kill switch (", ModeName(mode), ")\"");
+}
+
+Chain RefuseChain() {
+  // Fail fast for local programs: a TCP reset, or ICMP administratively prohibited (connect()
+  // gets ECONNREFUSED or EHOSTUNREACH and sendmsg() gets EPERM, instead of a timeout).
+  return Chain{"refuse",
+               "",
+               {"meta l4proto tcp reject with tcp reset",
+                "meta nfproto ipv4 reject with icmp type admin-prohibited",
+                "meta nfproto ipv6 reject with icmpv6 type admin-prohibited"}};
+}
+
+void RenderChain(const Chain& chain, std::string* out) {
+  *out += StrCat("\tchain ", chain.name, " {\n");
+  if (!chain.header.empty()) *out += StrCat("\t\t", chain.header, "\n");
+  for (const std::string& rule : chain.rules) *out += StrCat("\t\t", rule, "\n");
+  *out += "\t}\n";
+}
+
+std::string Render(const Ruleset& ruleset) {
+  std::string out = StrCat("# wgate kill switch (", ModeName(ruleset.mode), "): replaces table ",
+                           kTable, " in one transaction.\n");
+  out += StrCat("add table ", kTable, "\n");
+  out += StrCat("delete table ", kTable, "\n");
+  out += StrCat("table ", kTable, " {\n");
+  for (size_t i = 0; i < ruleset.chains.size(); ++i) {
+    if (i > 0) out += "\n";
+    RenderChain(ruleset.chains[i], &out);
+  }
+  out += "}\n";
+  return out;
+}
+
+Ruleset BuildLockdown(const RulesetSpec& spec) {
+  const ResolverSets resolvers = SplitResolvers(spec.dns_hole_resolvers);
+  Chain input{"input", std::string(kInputHeader), {"iifname \"lo\" accept"}};
+  if (!resolvers.v4.empty() || !resolvers.v6.empty()) {
+    input.rules.push_back(
+        StrCat("ct state established,related ct mark ", FormatMark(spec.fwmark), " accept"));
+  }
+  Chain output{"output", std::string(kOutputHeader), {}};
+  AddResolverHole(spec, resolvers, &output.rules);
+  if (!spec.allow_docker_dns) {
+    output.rules.push_back(
+        StrCat("ip daddr ", kDockerDnsAddress, " meta l4proto { tcp, udp } goto refuse"));
+  }
+  output.rules.push_back("oifname \"lo\" accept");
+  if (!resolvers.v6.empty()) {
+    // No uplink is known in lockdown: ND on any interface, still nothing else.
+    input.rules.push_back(NeighbourDiscovery(""));
+    output.rules.push_back(NeighbourDiscovery(""));
+  }
+  output.rules.push_back(FinalRefusal(Mode::kLockdown));
+
+  Ruleset r;
+  r.mode = Mode::kLockdown;
+  r.chains = {input, Chain{"forward", std::string(kForwardHeader), {}}, output, RefuseChain()};
+  return r;
+}
+
+Ruleset BuildConnected(const RulesetSpec& spec) {
+  const ResolverSets resolvers = SplitResolvers(spec.dns_hole_resolvers);
+  const std::string mark = FormatMark(spec.fwmark);
+  const std::string up = Ifname(spec.uplink);
+  const std::string tun = Ifname(spec.tunnel);
+  const std::string ep_family = FamilyKeyword(spec.endpoint.ip);
+  const std::string ep_addr = spec.endpoint.ip.ToString();
+  const std::string ep_port = std::to_string(spec.endpoint.port);
+  // Without a tunnelled IPv6, the port holes are IPv4 only.
+  const std::string v4_only = spec.ipv6_tunnelled ? "" : "meta nfproto ipv4 ";
+
+  std::set<IpPrefix> lans;
+  for (const IpPrefix& p : spec.lan_subnets) lans.insert(p.Network());
+  const bool has_v6_lan =
+      std::any_of(lans.begin(), lans.end(), [](const IpPrefix& p) { return p.addr.is_v6(); });
+  const bool v6_on_uplink = spec.endpoint.ip.is_v6() || has_v6_lan || !resolvers.v6.empty() ||
+                            (spec.ipv6_tunnelled && !spec.input_ports.empty());
+
+  Chain input{"input", std::string(kInputHeader), {}};
+  input.rules.push_back("iifname \"lo\" accept");
+  input.rules.push_back("ct state established,related accept");
+  // Also stateless, so the engine hears its server even if conntrack lost the flow.
+  input.rules.push_back(StrCat("iifname ", up, " ", ep_family, " saddr ", ep_addr, " udp sport ",
+                               ep_port, " accept"));
+  if (!spec.input_ports.empty()) {
+    input.rules.push_back(StrCat("iifname ", up, " ", v4_only,
+                                 "meta l4proto { tcp, udp } th dport ",
+                                 SetOf(PortStrings(spec.input_ports)), " accept"));
+  }
+  if (!spec.vpn_input_ports.empty()) {
+    input.rules.push_back(StrCat("iifname ", tun, " ", v4_only,
+                                 "meta l4proto { tcp, udp } th dport ",
+                                 SetOf(PortStrings(spec.vpn_input_ports)), " accept"));
+  }
+  if (v6_on_uplink) input.rules.push_back(NeighbourDiscovery(StrCat("iifname ", up, " ")));
+
+  Chain output{"output", std::string(kOutputHeader), {}};
+  AddResolverHole(spec, resolvers, &output.rules);
+  if (!spec.allow_docker_dns) {
+    output.rules.push_back(
+        StrCat("ip daddr ", kDockerDnsAddress, " meta l4proto { tcp, udp } goto refuse"));
+  }
+  output.rules.push_back("oifname \"lo\" accept");
+  output.rules.push_back(StrCat("oifname ", up, " meta mark ", mark, " ", ep_family, " daddr ",
+                                ep_addr, " udp dport ", ep_port, " accept"));
+  output.rules.push_back(StrCat("oifname ", tun, " ", v4_only, "accept"));
+  for (const IpPrefix& lan : lans) {
+    output.rules.push_back(
+        StrCat("oifname ", up, " ", FamilyKeyword(lan.addr), " daddr ", lan.ToString(), " accept"));
+  }
+  if (!spec.input_ports.empty()) {
+    // Replies only: the conntrack entry must have been opened from the far side, so a consumer
+    // cannot use a published port number as a source port to get out.
+    output.rules.push_back(
+        StrCat("oifname ", up, " ", v4_only, "meta l4proto { tcp, udp } th sport ",
+               SetOf(PortStrings(spec.input_ports)), " ct direction reply accept"));
+  }
+  if (v6_on_uplink) output.rules.push_back(NeighbourDiscovery(StrCat("oifname ", up, " ")));
+  output.rules.push_back(FinalRefusal(Mode::kConnected));
+
+  Ruleset r;
+  r.mode = Mode::kConnected;
+  r.chains = {input, Chain{"forward", std::string(kForwardHeader), {}}, output, RefuseChain()};
+  return r;
+}
+
+}  // namespace
+
+std::string_view ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kLockdown:
+      return "lockdown";
+    case Mode::kConnected:
+      return "connected";
+  }
+  return "unknown";
+}
+
+std::string FormatMark(uint32_t mark) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "0x%08x", mark);
+  return buf;
+}
+
+Status ValidateInterfaceName(std::string_view what, std::string_view name) {
+  if (name.empty()) return Error(StrCat("firewall: ", what, " interface name is empty"));
+  for (unsigned char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '=' || c == '+' || c == '.' || c == '-';
+    if (!ok) {
+      return Error(StrCat("firewall: ", what, " interface name ", Quote(name), " contains ",
+                          Quote(std::string(1, static_cast<char>(c))),
+                          "; only letters, digits and _=+.- are allowed"));
+    }
+  }
+  if (name.size() > kMaxIfnameLength) {
+    return Error(StrCat("firewall: ", what, " interface name ", Quote(name), " is ", name.size(),
+                        " characters long; the limit is 15 (IFNAMSIZ - 1)"));
+  }
+  if (name == "." || name == "..") {
+    return Error(StrCat("firewall: ", what, " interface name ", Quote(name), " is reserved"));
+  }
+  if (name == "lo") {
+    return Error(StrCat("firewall: ", what, " interface name \"lo\" is the loopback interface"));
+  }
+  return Ok();
+}
+
+Status ValidateSpec(const RulesetSpec& spec) {
+  const bool needs_mark = spec.mode == Mode::kConnected || !spec.dns_hole_resolvers.empty();
+  if (needs_mark && spec.fwmark == 0) {
+    return Error(
+        "firewall: fwmark is 0; the endpoint and resolver holes match wgate's own socket mark, "
+        "which must be non-zero");
+  }
+  for (const IpAddress& r : spec.dns_hole_resolvers) {
+    if (r.IsUnspecified()) {
+      return Error(StrCat("firewall: DNS resolver ", r.ToString(), " is an unspecified address"));
+    }
+  }
+  if (spec.mode == Mode::kLockdown) return Ok();
+
+  if (Status s = ValidateInterfaceName("uplink", spec.uplink); !s) return s;
+  if (Status s = ValidateInterfaceName("tunnel", spec.tunnel); !s) return s;
+  if (spec.uplink == spec.tunnel) {
+    return Error(StrCat("firewall: uplink and tunnel are both ", Quote(spec.uplink)));
+  }
+  const std::string ep = spec.endpoint.ToString();
+  if (spec.endpoint.ip.IsUnspecified()) {
+    return Error(StrCat("firewall: endpoint ", ep, " has an unspecified address"));
+  }
+  if (IsLoopback(spec.endpoint.ip)) {
+    return Error(StrCat("firewall: endpoint ", ep,
+                        " is a loopback address; it must be reached through the uplink"));
+  }
+  if (spec.endpoint.port == 0) {
+    return Error(StrCat("firewall: endpoint ", ep, " has port 0; expected 1-65535"));
+  }
+  for (const IpPrefix& lan : spec.lan_subnets) {
+    if (lan.len == 0) {
+      return Error(StrCat("firewall: LAN subnet ", lan.ToString(),
+                          " would open the whole uplink; list the local subnets instead"));
+    }
+    if (lan.len < 0 || lan.len > lan.addr.bit_length()) {
+      return Error(StrCat("firewall: LAN subnet ", lan.ToString(), " has prefix length ", lan.len,
+                          ", out of range 1-", lan.addr.bit_length()));
+    }
+  }
+  if (Status s = CheckPorts("input port", spec.input_ports); !s) return s;
+  if (Status s = CheckPorts("VPN input port", spec.vpn_input_ports); !s) return s;
+  return Ok();
+}
+
+Result<Ruleset> BuildRuleset(const RulesetSpec& spec) {
+  if (Status s = ValidateSpec(spec); !s) return s.error();
+  Ruleset r = spec.mode == Mode::kLockdown ? BuildLockdown(spec) : BuildConnected(spec);
+  r.script = Render(r);
+  return r;
+}
+
+}  // namespace wgate::firewall

@@ -1,0 +1,321 @@
+#include "firewall/ruleset.h"
+
+#include <gtest/gtest.h>
+
+namespace wgate::firewall {
+namespace {
+
+IpAddress Ip(std::string_view s) { return *IpAddress::Parse(s); }
+IpPrefix Prefix(std::string_view s) { return *IpPrefix::Parse(s); }
+
+RulesetSpec Connected() {
+  RulesetSpec s;
+  s.mode = Mode::kConnected;
+  s.fwmark = 0xca6c;
+  s.uplink = "eth0";
+  s.tunnel = "wg0";
+  s.endpoint = *SocketAddress::Parse("203.0.113.10:51820");
+  return s;
+}
+
+std::string Script(const RulesetSpec& spec) {
+  Result<Ruleset> r = BuildRuleset(spec);
+  EXPECT_TRUE(r.ok()) << r.error().message();
+  return r.ok() ? r->script : "";
+}
+
+std::string ErrorOf(const RulesetSpec& spec) {
+  Result<Ruleset> r = BuildRuleset(spec);
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? "" : r.error().message();
+}
+
+constexpr std::string_view kRefuseChain = R"nft(
+	chain refuse {
+		meta l4proto tcp reject with tcp reset
+		meta nfproto ipv4 reject with icmp type admin-prohibited
+		meta nfproto ipv6 reject with icmpv6 type admin-prohibited
+	}
+}
+)nft";
+
+TEST(RulesetTest, LockdownGolden) {
+  EXPECT_EQ(Script(RulesetSpec{}),
+            std::string(
+                R"nft(# wgate kill switch (lockdown): replaces table inet wgate in one transaction.
+add table inet wgate
+delete table inet wgate
+table inet wgate {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iifname "lo" accept
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+	}
+
+	chain output {
+		type filter hook output priority filter; policy drop;
+		ip daddr 127.0.0.11 meta l4proto { tcp, udp } goto refuse
+		oifname "lo" accept
+		goto refuse comment "wgate kill switch (lockdown)"
+	}
+)nft") + std::string(kRefuseChain));
+}
+
+TEST(RulesetTest, LockdownWithDockerDnsAllowedHasNoRefusalOfIt) {
+  RulesetSpec spec;
+  spec.allow_docker_dns = true;
+  const std::string script = Script(spec);
+  EXPECT_EQ(script.find("127.0.0.11"), std::string::npos) << script;
+  EXPECT_NE(script.find("oifname \"lo\" accept"), std::string::npos);
+}
+
+TEST(RulesetTest, LockdownWithResolverHoleGolden) {
+  RulesetSpec spec;
+  spec.fwmark = 0x1234;
+  spec.dns_hole_resolvers = {Ip("192.0.2.53"), Ip("127.0.0.11"), Ip("192.0.2.53"), Ip("fd00::53")};
+  EXPECT_EQ(Script(spec),
+            std::string(
+                R"nft(# wgate kill switch (lockdown): replaces table inet wgate in one transaction.
+add table inet wgate
+delete table inet wgate
+table inet wgate {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iifname "lo" accept
+		ct state established,related ct mark 0x00001234 accept
+		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+	}
+
+	chain output {
+		type filter hook output priority filter; policy drop;
+		meta mark 0x00001234 ip daddr 127.0.0.11 meta l4proto { tcp, udp } accept
+		meta mark 0x00001234 ip daddr 192.0.2.53 meta l4proto { tcp, udp } th dport 53 ct mark set meta mark accept
+		meta mark 0x00001234 ip6 daddr fd00::53 meta l4proto { tcp, udp } th dport 53 ct mark set meta mark accept
+		ip daddr 127.0.0.11 meta l4proto { tcp, udp } goto refuse
+		oifname "lo" accept
+		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+		goto refuse comment "wgate kill switch (lockdown)"
+	}
+)nft") + std::string(kRefuseChain));
+}
+
+TEST(RulesetTest, ConnectedGolden) {
+  RulesetSpec spec = Connected();
+  spec.lan_subnets = {Prefix("192.168.1.7/24"), Prefix("10.0.0.0/8"), Prefix("192.168.1.0/24")};
+  spec.input_ports = {9090, 8080, 9090};
+  spec.vpn_input_ports = {6881};
+  EXPECT_EQ(Script(spec),
+            std::string(
+                R"nft(# wgate kill switch (connected): replaces table inet wgate in one transaction.
+add table inet wgate
+delete table inet wgate
+table inet wgate {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iifname "lo" accept
+		ct state established,related accept
+		iifname "eth0" ip saddr 203.0.113.10 udp sport 51820 accept
+		iifname "eth0" meta nfproto ipv4 meta l4proto { tcp, udp } th dport { 8080, 9090 } accept
+		iifname "wg0" meta nfproto ipv4 meta l4proto { tcp, udp } th dport 6881 accept
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+	}
+
+	chain output {
+		type filter hook output priority filter; policy drop;
+		ip daddr 127.0.0.11 meta l4proto { tcp, udp } goto refuse
+		oifname "lo" accept
+		oifname "eth0" meta mark 0x0000ca6c ip daddr 203.0.113.10 udp dport 51820 accept
+		oifname "wg0" meta nfproto ipv4 accept
+		oifname "eth0" ip daddr 10.0.0.0/8 accept
+		oifname "eth0" ip daddr 192.168.1.0/24 accept
+		oifname "eth0" meta nfproto ipv4 meta l4proto { tcp, udp } th sport { 8080, 9090 } ct direction reply accept
+		goto refuse comment "wgate kill switch (connected)"
+	}
+)nft") + std::string(kRefuseChain));
+}
+
+TEST(RulesetTest, ConnectedIpv6TunnelledGolden) {
+  RulesetSpec spec = Connected();
+  spec.endpoint = *SocketAddress::Parse("[fd00:1::10]:443");
+  spec.fwmark = 0x51820;
+  spec.tunnel = "wgate0";
+  spec.ipv6_tunnelled = true;
+  spec.allow_docker_dns = true;
+  spec.input_ports = {8080};
+  EXPECT_EQ(Script(spec),
+            std::string(
+                R"nft(# wgate kill switch (connected): replaces table inet wgate in one transaction.
+add table inet wgate
+delete table inet wgate
+table inet wgate {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iifname "lo" accept
+		ct state established,related accept
+		iifname "eth0" ip6 saddr fd00:1::10 udp sport 443 accept
+		iifname "eth0" meta l4proto { tcp, udp } th dport 8080 accept
+		iifname "eth0" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+	}
+
+	chain output {
+		type filter hook output priority filter; policy drop;
+		oifname "lo" accept
+		oifname "eth0" meta mark 0x00051820 ip6 daddr fd00:1::10 udp dport 443 accept
+		oifname "wgate0" accept
+		oifname "eth0" meta l4proto { tcp, udp } th sport 8080 ct direction reply accept
+		oifname "eth0" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+		goto refuse comment "wgate kill switch (connected)"
+	}
+)nft") + std::string(kRefuseChain));
+}
+
+TEST(RulesetTest, FwmarkIsTheSpecsNeverAConstant) {
+  RulesetSpec spec = Connected();
+  spec.fwmark = 0xdeadbeef;
+  const std::string script = Script(spec);
+  EXPECT_NE(script.find("meta mark 0xdeadbeef ip daddr 203.0.113.10 udp dport 51820"),
+            std::string::npos);
+  EXPECT_EQ(script.find("0x0000ca6c"), std::string::npos);
+}
+
+TEST(RulesetTest, ShapeMatchesScript) {
+  Result<Ruleset> r = BuildRuleset(Connected());
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->chains.size(), 4u);
+  EXPECT_EQ(r->chains[0].name, "input");
+  EXPECT_EQ(r->chains[2].name, "output");
+  EXPECT_EQ(r->chains[2].header, "type filter hook output priority filter; policy drop;");
+  EXPECT_EQ(r->chains[3].name, "refuse");
+  EXPECT_EQ(r->chains[3].header, "");
+  for (const Chain& c : r->chains) {
+    for (const std::string& rule : c.rules) {
+      EXPECT_NE(r->script.find("\t\t" + rule + "\n"), std::string::npos) << rule;
+    }
+  }
+}
+
+TEST(RulesetTest, LockdownIgnoresConnectedOnlyFields) {
+  // Principle 1: nothing in the config can stand in the way of the lockdown.
+  RulesetSpec spec;
+  spec.uplink = "bad;name";
+  spec.input_ports = {0};
+  spec.lan_subnets = {Prefix("0.0.0.0/0")};
+  EXPECT_EQ(Script(spec), Script(RulesetSpec{}));
+}
+
+TEST(RulesetTest, InterfaceNameErrorsQuoteTheName) {
+  RulesetSpec spec = Connected();
+  spec.uplink = "eth0\" accept";
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: uplink interface name \"eth0\\\" accept\" contains \"\\\"\"; only letters, "
+            "digits and _=+.- are allowed");
+  spec.uplink = "eth0;";
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: uplink interface name \"eth0;\" contains \";\"; only letters, digits and "
+            "_=+.- are allowed");
+  spec.uplink = "eth*";
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: uplink interface name \"eth*\" contains \"*\"; only letters, digits and "
+            "_=+.- are allowed");
+  spec.uplink = "eth\n0";
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: uplink interface name \"eth\\x0a0\" contains \"\\x0a\"; only letters, "
+            "digits and _=+.- are allowed");
+  spec.uplink = "";
+  EXPECT_EQ(ErrorOf(spec), "firewall: uplink interface name is empty");
+  spec.uplink = "abcdefghijklmnop";
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: uplink interface name \"abcdefghijklmnop\" is 16 characters long; the limit "
+            "is 15 (IFNAMSIZ - 1)");
+  spec.uplink = "..";
+  EXPECT_EQ(ErrorOf(spec), "firewall: uplink interface name \"..\" is reserved");
+  spec.uplink = "eth0";
+  spec.tunnel = "lo";
+  EXPECT_EQ(ErrorOf(spec), "firewall: tunnel interface name \"lo\" is the loopback interface");
+  spec.tunnel = "eth0";
+  EXPECT_EQ(ErrorOf(spec), "firewall: uplink and tunnel are both \"eth0\"");
+  spec.tunnel = "abcdefghijklmno";  // 15: the longest allowed
+  EXPECT_TRUE(BuildRuleset(spec).ok());
+}
+
+TEST(RulesetTest, FieldErrorsQuoteTheValue) {
+  RulesetSpec spec = Connected();
+  spec.fwmark = 0;
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: fwmark is 0; the endpoint and resolver holes match wgate's own socket "
+            "mark, which must be non-zero");
+
+  spec = Connected();
+  spec.input_ports = {8080, 0};
+  EXPECT_EQ(ErrorOf(spec), "firewall: input port 0 is out of range 1-65535");
+  spec = Connected();
+  spec.vpn_input_ports = {0};
+  EXPECT_EQ(ErrorOf(spec), "firewall: VPN input port 0 is out of range 1-65535");
+
+  spec = Connected();
+  spec.endpoint = *SocketAddress::Parse("0.0.0.0:51820");
+  EXPECT_EQ(ErrorOf(spec), "firewall: endpoint 0.0.0.0:51820 has an unspecified address");
+  spec.endpoint = *SocketAddress::Parse("[::1]:51820");
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: endpoint [::1]:51820 is a loopback address; it must be reached through "
+            "the uplink");
+  spec.endpoint = *SocketAddress::Parse("203.0.113.10:0");
+  EXPECT_EQ(ErrorOf(spec), "firewall: endpoint 203.0.113.10:0 has port 0; expected 1-65535");
+
+  spec = Connected();
+  spec.lan_subnets = {Prefix("192.168.0.0/16"), Prefix("::/0")};
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: LAN subnet ::/0 would open the whole uplink; list the local subnets "
+            "instead");
+  spec.lan_subnets = {IpPrefix{Ip("10.0.0.0"), 33}};
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: LAN subnet 10.0.0.0/33 has prefix length 33, out of range 1-32");
+
+  spec = Connected();
+  spec.dns_hole_resolvers = {Ip("::")};
+  EXPECT_EQ(ErrorOf(spec), "firewall: DNS resolver :: is an unspecified address");
+}
+
+TEST(RulesetTest, ResolverHoleNeedsAMarkEvenInLockdown) {
+  RulesetSpec spec;
+  spec.dns_hole_resolvers = {Ip("192.0.2.53")};
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: fwmark is 0; the endpoint and resolver holes match wgate's own socket "
+            "mark, which must be non-zero");
+}
+
+TEST(RulesetTest, Ipv4OnlyTunnelKeepsIpv6OffThePortHoles) {
+  RulesetSpec spec = Connected();
+  spec.input_ports = {8080};
+  spec.vpn_input_ports = {6881};
+  const std::string script = Script(spec);
+  EXPECT_NE(script.find("oifname \"wg0\" meta nfproto ipv4 accept"), std::string::npos);
+  EXPECT_EQ(script.find("oifname \"wg0\" accept"), std::string::npos);
+  EXPECT_NE(script.find("iifname \"eth0\" meta nfproto ipv4 meta l4proto { tcp, udp } th dport "
+                        "8080 accept"),
+            std::string::npos);
+  EXPECT_EQ(script.find("nd-neighbor"), std::string::npos);  // no IPv6 on the uplink at all
+}
+
+TEST(RulesetTest, ModeNames) {
+  EXPECT_EQ(ModeName(Mode::kLockdown), "lockdown");
+  EXPECT_EQ(ModeName(Mode::kConnected), "connected");
+  EXPECT_EQ(FormatMark(0xca6c), "0x0000ca6c");
+}
+
+}  // namespace
+}  // namespace wgate::firewall
