@@ -26,7 +26,8 @@ class Error {
   // The errno of the failed syscall, 0 when the error did not come from one.
   int sys_errno() const { return errno_; }
 
-  // Prefixes context: Error("File exists").Wrap("RTM_NEWROUTE 0.0.0.0/0") -> "RTM_NEWROUTE ...: File exists".
+  // Prefixes context: Error("File exists").Wrap("RTM_NEWROUTE 0.0.0.0/0") -> "RTM_NEWROUTE ...:
+  // File exists".
   Error Wrap(std::string_view context) const&;
 
  private:
@@ -83,5 +84,4 @@ inline Status Ok() { return Status(); }
 }  // namespace wgate
 
 // Aborts with file:line and the expression when an invariant does not hold. Always on.
-#define WGATE_CHECK(cond) \
-  ((cond) ? (void)0 : ::wgate::CheckFailed(__FILE__, __LINE__, #cond))
+#define WGATE_CHECK(cond) ((cond) ? (void)0 : ::wgate::CheckFailed(__FILE__, __LINE__, #cond))

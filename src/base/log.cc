@@ -38,27 +38,34 @@ std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 
 bool ParseLogLevel(std::string_view text, LogLevel* out) {
   std::string t = ToLower(text);
-  if (t == "error") *out = LogLevel::kError;
-  else if (t == "warn" || t == "warning") *out = LogLevel::kWarn;
-  else if (t == "info") *out = LogLevel::kInfo;
-  else if (t == "debug") *out = LogLevel::kDebug;
-  else return false;
+  if (t == "error")
+    *out = LogLevel::kError;
+  else if (t == "warn" || t == "warning")
+    *out = LogLevel::kWarn;
+  else if (t == "info")
+    *out = LogLevel::kInfo;
+  else if (t == "debug")
+    *out = LogLevel::kDebug;
+  else
+    return false;
   return true;
 }
 
 std::string_view LogLevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kError: return "error";
-    case LogLevel::kWarn: return "warning";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kDebug: return "debug";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kWarn:
+      return "warning";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kDebug:
+      return "debug";
   }
   return "?";
 }
 
-LogSink* SetLogSink(LogSink* sink) {
-  return g_sink.exchange(sink ? sink : &g_stderr_sink);
-}
+LogSink* SetLogSink(LogSink* sink) { return g_sink.exchange(sink ? sink : &g_stderr_sink); }
 
 void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 LogLevel GetLogLevel() { return static_cast<LogLevel>(g_level.load()); }

@@ -34,7 +34,9 @@ TEST(StringsTest, EditDistance) {
   EXPECT_EQ(EditDistance("MTU", "mtu"), 0u);
 }
 
-TEST(StringsTest, StrCat) { EXPECT_EQ(StrCat("port ", 70000, " out of range"), "port 70000 out of range"); }
+TEST(StringsTest, StrCat) {
+  EXPECT_EQ(StrCat("port ", 70000, " out of range"), "port 70000 out of range");
+}
 
 }  // namespace
 }  // namespace wgate

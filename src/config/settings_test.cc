@@ -1,0 +1,94 @@
+#include "config/settings.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace wgate::config {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+std::vector<std::string> Diags(const Environment& env) {
+  std::vector<std::string> out;
+  SettingsResult r = ReadSettings(env);
+  for (const Diagnostic& d : r.diagnostics.all()) out.push_back(d.ToString());
+  return out;
+}
+
+TEST(SettingsTest, DefaultsWhenUnset) {
+  SettingsResult r = ReadSettings({});
+  EXPECT_THAT(r.diagnostics.all(), IsEmpty());
+  EXPECT_FALSE(r.settings.config_path);
+  EXPECT_EQ(r.settings.log_level, LogLevel::kInfo);
+  EXPECT_FALSE(r.settings.allow_docker_dns);
+  EXPECT_THAT(r.settings.lan_subnets, IsEmpty());
+}
+
+TEST(SettingsTest, ReadsEveryKind) {
+  SettingsResult r = ReadSettings({{"WGATE_CONFIG", " /config/se.conf "},
+                                   {"WGATE_LAN_SUBNETS", "192.168.1.0/24, fd00:1::7/64"},
+                                   {"WGATE_INPUT_PORTS", "8080,6881/udp,9091/TCP"},
+                                   {"WGATE_DNS", "198.51.100.53"},
+                                   {"WGATE_ALLOW_DOCKER_DNS", "yes"},
+                                   {"WGATE_LOG_LEVEL", "Debug"}});
+  EXPECT_THAT(r.diagnostics.all(), IsEmpty());
+  EXPECT_EQ(r.settings.config_path, "/config/se.conf");
+  ASSERT_EQ(r.settings.lan_subnets.size(), 2u);
+  EXPECT_EQ(r.settings.lan_subnets[1].ToString(), "fd00:1::/64");
+  ASSERT_EQ(r.settings.input_ports.size(), 3u);
+  EXPECT_EQ(r.settings.input_ports[0].ToString(), "8080");
+  EXPECT_EQ(r.settings.input_ports[1].ToString(), "6881/udp");
+  EXPECT_EQ(r.settings.input_ports[2].ToString(), "9091/tcp");
+  EXPECT_TRUE(r.settings.allow_docker_dns);
+  EXPECT_EQ(r.settings.log_level, LogLevel::kDebug);
+}
+
+TEST(SettingsTest, BadValuesQuoteTheVariableAndValue) {
+  EXPECT_THAT(Diags({{"WGATE_LAN_SUBNETS", "10.0.0.0/33"}}),
+              ElementsAre("WGATE_LAN_SUBNETS: \"10.0.0.0/33\" is not a CIDR: prefix length 33 is "
+                          "out of range 0-32"));
+  EXPECT_THAT(Diags({{"WGATE_INPUT_PORTS", "8080,0,http"}}),
+              ElementsAre("WGATE_INPUT_PORTS: \"0\" is not a port: \"0\" is out of range 1-65535",
+                          "WGATE_INPUT_PORTS: \"http\" is not a port: \"http\" is not a number"));
+  EXPECT_THAT(
+      Diags({{"WGATE_VPN_INPUT_PORTS", "51413/sctp"}}),
+      ElementsAre(
+          "WGATE_VPN_INPUT_PORTS: \"51413/sctp\" has an unknown protocol (expected PORT, PORT/tcp "
+          "or PORT/udp)"));
+  EXPECT_THAT(
+      Diags({{"WGATE_ALLOW_DOCKER_DNS", "sure"}}),
+      ElementsAre("WGATE_ALLOW_DOCKER_DNS: \"sure\" is not a boolean (expected true or false)"));
+  EXPECT_THAT(
+      Diags({{"WGATE_LOG_LEVEL", "loud"}}),
+      ElementsAre(
+          "WGATE_LOG_LEVEL: \"loud\" is not a log level (expected error, warn, info or debug)"));
+  EXPECT_THAT(Diags({{"WGATE_DNS", "dns.example"}}),
+              ElementsAre("WGATE_DNS: \"dns.example\" is not an IP address"));
+  EXPECT_THAT(
+      Diags({{"WGATE_LAN_SUBNETS", "192.168.1.0/24,"}}),
+      ElementsAre("WGATE_LAN_SUBNETS: \"192.168.1.0/24,\" has an empty item between commas"));
+}
+
+TEST(SettingsTest, UnknownVariableWarnsWithSuggestion) {
+  SettingsResult r = ReadSettings({{"WGATE_LAN_SUBNET", "192.168.1.0/24"}, {"WGATE_FOO", "1"}});
+  EXPECT_FALSE(r.diagnostics.has_errors());
+  std::vector<std::string> d;
+  for (const auto& x : r.diagnostics.all()) d.push_back(x.ToString());
+  EXPECT_THAT(
+      d,
+      ElementsAre(
+          "WGATE_FOO: warning: unknown setting, ignored",
+          "WGATE_LAN_SUBNET: warning: unknown setting, ignored; did you mean WGATE_LAN_SUBNETS?"));
+}
+
+TEST(SettingsTest, WgateEnvironmentKeepsOnlyPrefixed) {
+  char a[] = "WGATE_DNS=198.51.100.53", b[] = "PATH=/bin", c[] = "WGATE_EMPTY=";
+  char* envp[] = {a, b, c, nullptr};
+  Environment env = WgateEnvironment(envp);
+  EXPECT_EQ(env.size(), 2u);
+  EXPECT_EQ(env["WGATE_DNS"], "198.51.100.53");
+}
+
+}  // namespace
+}  // namespace wgate::config
