@@ -265,10 +265,13 @@ TEST(AeadTest, HotPathDoesNotAllocate) {
   const long before = openssl_allocations.load();
   for (uint64_t counter = 1; counter < 200; ++counter) {
     key[0] = static_cast<uint8_t>(counter);
-    ChaChaPolySeal(key, counter, ConstBytes(buf).first(1420), {}, buf.data());
-    ASSERT_TRUE(ChaChaPolyOpen(key, counter, buf, {}, buf.data()));
-    buf[5] ^= 1;
-    ASSERT_FALSE(ChaChaPolyOpen(key, counter, buf, {}, buf.data()));
+    for (size_t size : {size_t{0}, size_t{64}, size_t{1420}}) {
+      ConstBytes sealed = ConstBytes(buf).first(size + kAeadTagLen);
+      ChaChaPolySeal(key, counter, ConstBytes(buf).first(size), {}, buf.data());
+      ASSERT_TRUE(ChaChaPolyOpen(key, counter, sealed, {}, buf.data()));
+      buf[size / 2] ^= 1;
+      ASSERT_FALSE(ChaChaPolyOpen(key, counter, sealed, {}, buf.data()));
+    }
   }
   EXPECT_EQ(openssl_allocations.load(), before);
 }
