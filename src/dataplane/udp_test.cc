@@ -1,0 +1,130 @@
+// Batched UDP against the loopback interface of this process's namespace: nothing leaves the host.
+#include "dataplane/udp.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+
+namespace wgate::dataplane {
+namespace {
+
+size_t RecvAll(DatagramSocket& s, std::span<Packet> out, size_t want) {
+  size_t got = 0;
+  for (int i = 0; i < 100 && got < want; ++i) {
+    pollfd pfd{s.fd(), POLLIN, 0};
+    ::poll(&pfd, 1, 50);
+    auto r = s.RecvBatch(out.subspan(got));
+    EXPECT_TRUE(r.ok());
+    got += r.ok() ? *r : 0;
+  }
+  return got;
+}
+
+void ExchangeBatch(const char* loopback, IpAddress::Family family) {
+  auto a = UdpSocket::Bind(family, 0, 0);
+  auto b = UdpSocket::Bind(family, 0, 0);
+  ASSERT_TRUE(a.ok()) << a.error().message();
+  ASSERT_TRUE(b.ok()) << b.error().message();
+  EXPECT_NE((*a)->port(), 0);
+  BufferPool pool(64);
+  std::array<Packet, 64> tx;
+  pool.Attach(tx, 0);
+  const IpAddress lo = *IpAddress::Parse(loopback);
+  for (size_t i = 0; i < tx.size(); ++i) {
+    tx[i].size = 100 + i;
+    std::memset(tx[i].data, static_cast<int>(i), tx[i].size);
+    tx[i].addr = SocketAddress{lo, (*b)->port()};
+  }
+  size_t dropped = 0;
+  ASSERT_TRUE((*a)->SendBatch(tx, &dropped).ok());
+  EXPECT_EQ(dropped, 0u);
+
+  BufferPool rx_pool(64);
+  std::array<Packet, 64> rx;
+  rx_pool.Attach(rx, kHeadroom);
+  ASSERT_EQ(RecvAll(**b, rx, rx.size()), rx.size());
+  for (size_t i = 0; i < rx.size(); ++i) {
+    EXPECT_EQ(rx[i].size, 100 + i);
+    EXPECT_EQ(rx[i].data[0], i);
+    EXPECT_EQ(rx[i].addr, (SocketAddress{lo, (*a)->port()}));
+  }
+}
+
+TEST(UdpSocketTest, BatchRoundTripV4) { ExchangeBatch("127.0.0.1", IpAddress::Family::kV4); }
+
+TEST(UdpSocketTest, BatchRoundTripV6) {
+  auto probe = UdpSocket::Bind(IpAddress::Family::kV6, 0, 0);
+  if (!probe.ok()) GTEST_SKIP() << "no IPv6: " << probe.error().message();
+  ExchangeBatch("::1", IpAddress::Family::kV6);
+}
+
+TEST(UdpSocketTest, EmptySocketReturnsZeroWithoutBlocking) {
+  auto s = UdpSocket::Bind(IpAddress::Family::kV4, 0, 0);
+  ASSERT_TRUE(s.ok());
+  BufferPool pool(2);
+  std::array<Packet, 2> rx;
+  pool.Attach(rx, 0);
+  auto r = (*s)->RecvBatch(rx);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 0u);
+}
+
+TEST(UdpSocketTest, OversizedDatagramIsReportedTruncated) {
+  auto a = UdpSocket::Bind(IpAddress::Family::kV4, 0, 0);
+  auto b = UdpSocket::Bind(IpAddress::Family::kV4, 0, 0);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<uint8_t> big(3000, 7);
+  BufferPool pool(1, 4096);
+  std::array<Packet, 1> tx;
+  pool.Attach(tx, 0);
+  std::memcpy(tx[0].data, big.data(), big.size());
+  tx[0].size = big.size();
+  tx[0].addr = SocketAddress{*IpAddress::Parse("127.0.0.1"), (*b)->port()};
+  size_t dropped = 0;
+  ASSERT_TRUE((*a)->SendBatch(tx, &dropped).ok());
+  BufferPool small(1, 1024);
+  std::array<Packet, 1> rx;
+  small.Attach(rx, 0);
+  ASSERT_EQ(RecvAll(**b, rx, 1), 1u);
+  EXPECT_GT(rx[0].size, rx[0].capacity);
+}
+
+TEST(UdpSocketTest, PairSharesOnePortAndHonoursAFixedOne) {
+  auto pair = BindPair(0, 0);
+  ASSERT_TRUE(pair.ok()) << pair.error().message();
+  ASSERT_NE(pair->v4, nullptr);
+  EXPECT_EQ(pair->v4->port(), pair->port);
+  if (pair->v6) {
+    EXPECT_EQ(pair->v6->port(), pair->port);
+  }
+  const uint16_t port = pair->port;
+  pair->v4.reset();
+  pair->v6.reset();
+  auto fixed = BindPair(port, 0);
+  ASSERT_TRUE(fixed.ok()) << fixed.error().message();
+  EXPECT_EQ(fixed->port, port);
+  auto clash = BindPair(port, 0);
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().sys_errno(), EADDRINUSE);
+  EXPECT_NE(clash.error().message().find("bind udp"), std::string::npos);
+}
+
+TEST(UdpSocketTest, MarkIsSetWhenPrivileged) {
+  if (::geteuid() != 0) GTEST_SKIP() << "SO_MARK needs CAP_NET_ADMIN";
+  auto s = UdpSocket::Bind(IpAddress::Family::kV4, 0, 0xca6c);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  uint32_t mark = 0;
+  socklen_t len = sizeof(mark);
+  ASSERT_EQ(::getsockopt((*s)->fd(), SOL_SOCKET, SO_MARK, &mark, &len), 0);
+  EXPECT_EQ(mark, 0xca6cu);
+  ASSERT_TRUE((*s)->SetMark(0x1234).ok());
+  ASSERT_EQ(::getsockopt((*s)->fd(), SOL_SOCKET, SO_MARK, &mark, &len), 0);
+  EXPECT_EQ(mark, 0x1234u);
+}
+
+}  // namespace
+}  // namespace wgate::dataplane
