@@ -117,6 +117,19 @@ std::string NeighbourDiscovery(std::string_view iface_match) {
                 "ip6 hoplimit 255 accept");
 }
 
+// What both states' output chains start with: the resolver hole, then Docker's resolver refused
+// (before loopback is accepted, as it is reached over lo), then loopback.
+Chain OutputHead(const RulesetSpec& spec, const ResolverSets& resolvers) {
+  Chain output{"output", std::string(kOutputHeader), {}};
+  AddResolverHole(spec, resolvers, &output.rules);
+  if (!spec.allow_docker_dns) {
+    output.rules.push_back(
+        StrCat("ip daddr ", kDockerDnsAddress, " meta l4proto { tcp, udp } goto refuse"));
+  }
+  output.rules.push_back("oifname \"lo\" accept");
+  return output;
+}
+
 std::string FinalRefusal(Mode mode) {
   return StrCat("goto refuse comment \"wgate kill switch (", ModeName(mode), ")\"");
 }
@@ -159,13 +172,7 @@ Ruleset BuildLockdown(const RulesetSpec& spec) {
     input.rules.push_back(
         StrCat("ct state established,related ct mark ", FormatMark(spec.fwmark), " accept"));
   }
-  Chain output{"output", std::string(kOutputHeader), {}};
-  AddResolverHole(spec, resolvers, &output.rules);
-  if (!spec.allow_docker_dns) {
-    output.rules.push_back(
-        StrCat("ip daddr ", kDockerDnsAddress, " meta l4proto { tcp, udp } goto refuse"));
-  }
-  output.rules.push_back("oifname \"lo\" accept");
+  Chain output = OutputHead(spec, resolvers);
   if (!resolvers.v6.empty()) {
     // No uplink is known in lockdown: ND on any interface, still nothing else.
     input.rules.push_back(NeighbourDiscovery(""));
@@ -215,13 +222,7 @@ Ruleset BuildConnected(const RulesetSpec& spec) {
   }
   if (v6_on_uplink) input.rules.push_back(NeighbourDiscovery(StrCat("iifname ", up, " ")));
 
-  Chain output{"output", std::string(kOutputHeader), {}};
-  AddResolverHole(spec, resolvers, &output.rules);
-  if (!spec.allow_docker_dns) {
-    output.rules.push_back(
-        StrCat("ip daddr ", kDockerDnsAddress, " meta l4proto { tcp, udp } goto refuse"));
-  }
-  output.rules.push_back("oifname \"lo\" accept");
+  Chain output = OutputHead(spec, resolvers);
   output.rules.push_back(StrCat("oifname ", up, " meta mark ", mark, " ", ep_family, " daddr ",
                                 ep_addr, " udp dport ", ep_port, " accept"));
   output.rules.push_back(StrCat("oifname ", tun, " ", v4_only, "accept"));
