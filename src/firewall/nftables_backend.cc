@@ -1,10 +1,13 @@
 #include "firewall/nftables_backend.h"
 
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
 #include "base/strings.h"
+#include "base/unique_fd.h"
 
 namespace wgate::firewall {
 namespace {
@@ -23,6 +26,12 @@ std::string OneLine(std::string_view text) {
 }  // namespace
 
 Result<std::unique_ptr<NftablesBackend>> NftablesBackend::Create() {
+  // libnftables calls exit() when it cannot open its netlink socket; ask the kernel first, so
+  // that the caller gets an error and can fall back instead of the daemon vanishing.
+  UniqueFd probe(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
+  if (!probe) return Error::FromErrno("firewall: socket(AF_NETLINK, NETLINK_NETFILTER)", errno);
+  probe.reset();
+
   nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
   if (ctx == nullptr) return Error("firewall: nft_ctx_new failed");
   if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {

@@ -8,9 +8,10 @@
 // Thread-safety: none. libnftables keeps process-wide state (its one-time init, an interface
 // cache), so use one NftablesBackend from one thread at a time.
 //
-// Caveat: libnftables 1.0.x calls exit() if it cannot open a netlink socket at all (no
-// NETLINK_NETFILTER in the kernel). Without permission (no CAP_NET_ADMIN) or without nf_tables
-// support, Run() returns an error instead; that is the signal for the caller's fallback.
+// Failure modes, the signal for the caller's fallback (blackhole routes): Create() fails when
+// the kernel has no netfilter netlink at all (probed first, because libnftables 1.0.x would call
+// exit()); Run() fails without permission (no CAP_NET_ADMIN) or without nf_tables support. The
+// lockdown script is fixed and valid, so a failure to apply it means nftables is unusable here.
 #pragma once
 
 #include <memory>
