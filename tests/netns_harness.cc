@@ -245,6 +245,10 @@ void PacketCapture::Loop() {
     socklen_t len = sizeof(from);
     const ssize_t n =
         recvfrom(fd_.get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0 && errno != EINTR && errno != EAGAIN) {
+      // E.g. ENETDOWN once the interface is deleted: do not spin.
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     if (n <= 0) continue;
     // Only what arrives from the other end of the link, on the interface asked for.
     if (from.sll_pkttype == PACKET_OUTGOING || from.sll_ifindex != ifindex_) continue;

@@ -428,6 +428,42 @@ TEST_F(FirewallNetnsTest, ConnectedEndpointHoleIsExact) {
   EXPECT_EQ(seen[0].dport, 51820);
 }
 
+TEST_F(FirewallNetnsTest, ConnectedIpv6EndpointHole) {
+  UniqueFd server = Udp(*far_, AF_INET6, 0, Addr("[fd00:2::10]:443"));
+  RulesetSpec spec = Connected();
+  spec.endpoint = Addr("[fd00:2::10]:443");  // a v6 endpoint with an IPv4-only tunnel
+  ASSERT_TRUE(Apply(spec).ok());
+  UniqueFd engine = Udp(*gw_, AF_INET6, kMark);
+  ASSERT_EQ(SendTo(engine.get(), Addr("[fd00:2::10]:443")), 0);  // needs ND on the uplink
+  std::optional<SocketAddress> peer;
+  ASSERT_EQ(Receive(server.get(), milliseconds(1000), &peer), "wgate-test");
+  EXPECT_EQ(SendTo(server.get(), *peer, "response"), 0);
+  EXPECT_EQ(Receive(engine.get()), "response");
+  EXPECT_EQ(SendUdp(Addr("[fd00:2::10]:443")), EPERM);
+  EXPECT_EQ(SendUdp(Addr("[fd00:2::10]:444"), kMark), EPERM);
+  EXPECT_EQ(SendUdp(Addr("[fd00:1::2]:9")), EPERM);
+  std::vector<netns::Packet> seen = FarTraffic();
+  ASSERT_EQ(seen.size(), 1u) << netns::Describe(seen);
+  EXPECT_EQ(seen[0].dst, Ip("fd00:2::10"));
+  EXPECT_EQ(seen[0].dport, 443);
+}
+
+TEST_F(FirewallNetnsTest, TunnelInterfaceDeletedFromOutsideDoesNotFallBackToTheUplink) {
+  ASSERT_TRUE(Apply(Connected()).ok());
+  EXPECT_EQ(SendUdp(Addr("203.0.113.70:53")), 0);
+  EXPECT_FALSE(VpnTraffic().empty());
+  // The interface and its route vanish: 203.0.113.70 now routes by default out of the uplink.
+  IpCmd(*gw_, {"link", "del", "wg0"});
+  Result<std::string> route = gw_->Ip({"route", "get", "203.0.113.70"});
+  ASSERT_TRUE(route.ok());
+  ASSERT_THAT(*route, HasSubstr("dev up0"));
+  EXPECT_EQ(SendUdp(Addr("203.0.113.70:53")), EPERM);
+  EXPECT_EQ(TcpConnect(*gw_, Addr("203.0.113.70:80")).err, ECONNREFUSED);
+  std::vector<netns::Packet> leaked = FarTraffic();
+  EXPECT_THAT(leaked, IsEmpty()) << netns::Describe(leaked);
+  EXPECT_THAT(Problems(), IsEmpty());  // the rules themselves are untouched
+}
+
 TEST_F(FirewallNetnsTest, ConnectedSendsEverythingElseThroughTheTunnelOnly) {
   UniqueFd vpn_web = TcpListen(*vpn_, Addr("203.0.113.70:80"));
   ASSERT_TRUE(Apply(Connected()).ok());
