@@ -1,0 +1,70 @@
+#include "daemon/resolv_conf.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/strings.h"
+#include "daemon/file_util.h"
+
+namespace wgate::daemon {
+
+std::vector<IpAddress> ParseNameservers(const std::string& text) {
+  std::vector<IpAddress> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    std::string_view line = TrimSpace(std::string_view(text).substr(start, nl - start));
+    start = nl == std::string::npos ? text.size() : nl + 1;
+    constexpr std::string_view kKey = "nameserver";
+    if (line.substr(0, kKey.size()) != kKey || line.size() == kKey.size() ||
+        (line[kKey.size()] != ' ' && line[kKey.size()] != '\t')) {
+      continue;
+    }
+    std::string_view value = TrimSpace(line.substr(kKey.size()));
+    value = value.substr(0, value.find_first_of(" \t#;"));
+    if (auto ip = IpAddress::Parse(value.substr(0, value.find('%')))) out.push_back(*ip);
+  }
+  return out;
+}
+
+bool ResolvConf::HasBackup() const { return FileExists(backup_path_); }
+
+std::vector<IpAddress> ResolvConf::OriginalNameservers() const {
+  auto text = ReadFile(HasBackup() ? backup_path_ : path_);
+  return text.ok() ? ParseNameservers(*text) : std::vector<IpAddress>{};
+}
+
+Status ResolvConf::Apply(const std::vector<IpAddress>& servers,
+                         const std::vector<std::string>& search) {
+  if (!HasBackup()) {
+    auto original = ReadFile(path_);
+    // A container without resolv.conf is fine: restoring then writes an empty file.
+    std::string saved = original.ok() ? *original : "";
+    if (Status s = EnsureParentDir(backup_path_); !s.ok()) return s;
+    if (Status s = WriteFileInPlace(backup_path_, saved, 0600); !s.ok()) return s;
+  }
+  std::string text =
+      "# Written by wgate: DNS goes through the WireGuard tunnel.\n"
+      "# `wgate down --unblock` restores the original.\n";
+  for (const IpAddress& s : servers) text += "nameserver " + s.ToString() + "\n";
+  if (!search.empty()) {
+    text += "search";
+    for (const std::string& d : search) text += " " + d;
+    text += "\n";
+  }
+  return WriteFileInPlace(path_, text);
+}
+
+Status ResolvConf::Restore() {
+  if (!HasBackup()) return Ok();
+  auto original = ReadFile(backup_path_);
+  if (!original.ok()) return original.error();
+  if (Status s = WriteFileInPlace(path_, *original); !s.ok()) return s;
+  if (::unlink(backup_path_.c_str()) != 0 && errno != ENOENT) {
+    return Error::FromErrno("unlink " + backup_path_, errno);
+  }
+  return Ok();
+}
+
+}  // namespace wgate::daemon

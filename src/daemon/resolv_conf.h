@@ -1,0 +1,46 @@
+// /etc/resolv.conf, managed in place.
+//
+// Docker and podman bind-mount the file into the container, so it can only be rewritten in place
+// (open + truncate + write), never replaced by rename. The original is saved once to a backup
+// file; a backup left by a crashed run is kept, since it, not the current file, holds the
+// container's own resolvers.
+//
+// Thread-safety: none; the daemon's main thread owns it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/ip.h"
+
+namespace wgate::daemon {
+
+inline constexpr char kResolvConfPath[] = "/etc/resolv.conf";
+inline constexpr char kResolvConfBackupPath[] = "/run/wgate/resolv.conf.orig";
+
+class ResolvConf {
+ public:
+  ResolvConf(std::string path, std::string backup_path)
+      : path_(std::move(path)), backup_path_(std::move(backup_path)) {}
+
+  // The resolvers the container started with: from the backup if one exists, else from the file.
+  std::vector<IpAddress> OriginalNameservers() const;
+
+  // Saves the original (unless a backup exists) and writes `servers` and `search` in place.
+  Status Apply(const std::vector<IpAddress>& servers, const std::vector<std::string>& search);
+
+  // Writes the backup back in place and deletes it. Succeeds when there is no backup.
+  Status Restore();
+
+  bool HasBackup() const;
+
+ private:
+  std::string path_;
+  std::string backup_path_;
+};
+
+// The `nameserver` addresses of resolv.conf text.
+std::vector<IpAddress> ParseNameservers(const std::string& text);
+
+}  // namespace wgate::daemon
