@@ -13,8 +13,9 @@
 //
 // Two states (shared/DESIGN.md, principles 1 and 3):
 //  - kLockdown: everything dropped except loopback; on loopback Docker's embedded resolver
-//    127.0.0.11 is refused unless allow_docker_dns. Optionally a DNS hole for wgate's own marked
-//    sockets (to resolve a hostname endpoint before connecting).
+//    127.0.0.11 is refused unless allow_docker_dns, on every TCP/UDP port (Docker DNATs port 53
+//    to a random port before the filter hook sees the packet). Optionally a DNS hole for wgate's
+//    own marked sockets (to resolve a hostname endpoint before connecting).
 //  - kConnected: lockdown plus the exact holes: out via the tunnel; the engine's marked UDP to the
 //    endpoint out of the uplink; the listed LAN subnets; published input ports with their replies.
 // Outbound refusals are rejects (a local program fails fast: TCP reset, ICMP admin-prohibited);
@@ -31,10 +32,7 @@
 
 namespace wgate::firewall {
 
-// The table wgate owns; nothing else in the namespace is touched.
-inline constexpr std::string_view kTableFamily = "inet";
-inline constexpr std::string_view kTableName = "wgate";
-// "inet wgate", as nft commands spell it.
+// The table wgate owns, as nft commands spell it; nothing else in the namespace is touched.
 inline constexpr std::string_view kTable = "inet wgate";
 
 // Docker's embedded resolver. It answers from the host's namespace, so a query to it leaves the
