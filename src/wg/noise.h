@@ -79,6 +79,7 @@ class Handshake {
   void Configure(const StaticIdentity& local, const crypto::PublicKey& remote,
                  const crypto::PresharedKey& psk);
   void SetPresharedKey(const crypto::PresharedKey& psk) { psk_ = psk; }
+  const crypto::PresharedKey& preshared_key() const { return psk_; }
 
   State state() const { return state_; }
   uint32_t local_index() const { return local_index_; }

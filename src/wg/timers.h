@@ -67,6 +67,7 @@ class PeerTimers {
   bool sent_last_minute_handshake() const { return sent_last_minute_handshake_; }
   void set_sent_last_minute_handshake() { sent_last_minute_handshake_ = true; }
   bool retransmit_armed() const { return retransmit_handshake_.has_value(); }
+  bool new_handshake_armed() const { return new_handshake_.has_value(); }
 
  private:
   const Timings* t_;
