@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <random>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "crypto/internal.h"
@@ -195,6 +196,80 @@ TEST(AeadTest, LibrariesAgreeAndSealInPlace) {
     ASSERT_TRUE(ChaChaPolyOpen(key, counter, buf, aad, buf.data()));
     EXPECT_EQ(std::vector<uint8_t>(buf.begin(), buf.begin() + size), plaintext);
   }
+}
+
+// The OpenSSL path reuses one context per thread for every message: switching keys, repeating
+// one, and failing in between must never carry state from one message into the next.
+TEST(AeadTest, OpenSslContextReuseKeepsMessagesIndependent) {
+  std::mt19937 rng(7539);
+  KeyBytes keys[3];
+  for (KeyBytes& key : keys) {
+    for (uint8_t& b : key) b = static_cast<uint8_t>(rng());
+  }
+  const std::vector<uint8_t> aad = RandomVector(rng, 13);
+  for (int i = 0; i < 60; ++i) {
+    SCOPED_TRACE(i);
+    const KeyBytes& key = keys[(i / 2 + i % 3) % 3];  // runs of one key, then switches
+    const size_t size = 200 + rng() % 1300;
+    const std::vector<uint8_t> plaintext = RandomVector(rng, size);
+    uint8_t nonce[kIetfNonceLen];
+    internal::WireGuardNonce(rng() % 4, nonce);  // counters repeat across keys
+
+    std::vector<uint8_t> expected(size + kAeadTagLen), sealed(size + kAeadTagLen);
+    internal::ChaChaPolySealIetf(AeadLibrary::kSodium, key, nonce, plaintext, aad, expected.data());
+    internal::ChaChaPolySealIetf(AeadLibrary::kOpenSsl, key, nonce, plaintext, aad, sealed.data());
+    ASSERT_EQ(sealed, expected);
+
+    std::vector<uint8_t> out(size);
+    if (i % 4 == 1) {  // a forgery first, under the same key
+      std::vector<uint8_t> forged = sealed;
+      forged[rng() % forged.size()] ^= 0x20;
+      ASSERT_FALSE(
+          internal::ChaChaPolyOpenIetf(AeadLibrary::kOpenSsl, key, nonce, forged, aad, out.data()));
+    }
+    if (i % 5 == 2) {  // and a different key in between
+      const KeyBytes& other = keys[(i + 1) % 3];
+      ASSERT_FALSE(internal::ChaChaPolyOpenIetf(AeadLibrary::kOpenSsl,
+                                                &other == &key ? keys[(i + 2) % 3] : other, nonce,
+                                                sealed, aad, out.data()));
+    }
+    ASSERT_TRUE(
+        internal::ChaChaPolyOpenIetf(AeadLibrary::kOpenSsl, key, nonce, sealed, aad, out.data()));
+    ASSERT_EQ(out, plaintext);
+  }
+}
+
+// Worker threads seal and open with the same key at once (aead.h's contract); each thread has its
+// own OpenSSL contexts, so results must match the single-threaded ones exactly.
+TEST(AeadTest, ConcurrentThreadsShareAKey) {
+  std::mt19937 rng(1420);
+  KeyBytes key;
+  for (uint8_t& b : key) b = static_cast<uint8_t>(rng());
+  const std::vector<uint8_t> plaintext = RandomVector(rng, 1420);
+  std::vector<std::vector<uint8_t>> expected(64, std::vector<uint8_t>(1420 + kAeadTagLen));
+  for (uint64_t counter = 0; counter < expected.size(); ++counter) {
+    ChaChaPolySeal(key, counter, plaintext, {}, expected[counter].data());
+  }
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      std::vector<uint8_t> buf(1420 + kAeadTagLen);
+      for (int round = 0; round < 20; ++round) {
+        for (uint64_t counter = 0; counter < expected.size(); ++counter) {
+          std::copy(plaintext.begin(), plaintext.end(), buf.begin());
+          ChaChaPolySeal(key, counter, ConstBytes(buf).first(1420), {}, buf.data());
+          if (buf != expected[counter]) ++mismatches;
+          if (!ChaChaPolyOpen(key, counter, buf, {}, buf.data()) ||
+              !std::equal(plaintext.begin(), plaintext.end(), buf.begin())) {
+            ++mismatches;
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 // draft-irtf-cfrg-xchacha-03 appendix A.3.1.
