@@ -1,0 +1,477 @@
+#include "daemon/gateway.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "config/config_file.h"
+#include "daemon/config_source.h"
+#include "daemon/hooks.h"
+
+namespace wgate::daemon {
+
+struct Gateway::Plan {
+  config::WgConfig config;
+  config::GatewaySettings settings;
+  std::string interface;
+  uint32_t fwmark = kDefaultFwMark;
+  SocketAddress endpoint;  // resolved
+  std::string endpoint_text;
+  netlink::Uplink uplink;
+  uint32_t mtu = 1420;
+  bool ipv6_tunnelled = false;
+  std::vector<IpAddress> dns;
+};
+
+namespace {
+
+netlink::Rule MakeRule(IpAddress::Family family, uint32_t priority, uint32_t table) {
+  netlink::Rule r;
+  r.family = family;
+  r.priority = priority;
+  r.table = table;
+  return r;
+}
+
+}  // namespace
+
+Gateway::~Gateway() = default;
+
+Gateway::Gateway(GatewayDeps deps) : deps_(deps) {
+  WGATE_CHECK(deps_.net && deps_.engine && deps_.resolv && deps_.resolver && deps_.clock);
+  status_.pid = static_cast<int>(::getpid());
+}
+
+Status Gateway::ApplyLockdown(const std::vector<IpAddress>& dns_hole, uint32_t fwmark) {
+  if (!deps_.firewall) return Ok();  // the blackhole routes installed by Lockdown() hold
+  firewall::RulesetSpec spec;
+  spec.mode = firewall::Mode::kLockdown;
+  spec.allow_docker_dns = allow_docker_dns_;
+  spec.dns_hole_resolvers = dns_hole;
+  spec.fwmark = dns_hole.empty() ? 0 : fwmark;
+  Status s = deps_.firewall->Apply(spec);
+  if (s.ok()) {
+    status_.firewall = "lockdown";
+    status_.rules_verified = true;
+    status_.rules_problem.clear();
+  }
+  return s;
+}
+
+Status Gateway::Lockdown() {
+  // The uplink holds the default route now; a blackhole fallback would hide it later.
+  if (auto uplink = deps_.net->FindUplink(); uplink.ok()) uplink_ = *uplink;
+  if (deps_.firewall) {
+    Status s = ApplyLockdown({}, 0);
+    if (s.ok()) return s;
+    LogError("firewall: cannot install the lockdown ruleset: " + s.error().message());
+    deps_.firewall = nullptr;
+  }
+  // Fail closed without a firewall: every route of the namespace leads nowhere.
+  LogError("firewall unavailable: falling back to blackhole routes in every routing table");
+  auto tables = deps_.net->TablesInUse();
+  std::vector<uint32_t> list = tables.ok() ? *tables : std::vector<uint32_t>{netlink::kTableMain};
+  if (std::find(list.begin(), list.end(), netlink::kTableMain) == list.end())
+    list.push_back(netlink::kTableMain);
+  for (uint32_t t : list) {
+    if (Status s = deps_.net->InstallBlackholeDefaults(t); !s.ok()) {
+      return Error("neither the firewall nor the blackhole fallback could be installed: " +
+                   s.error().message());
+    }
+  }
+  status_.firewall = "blackhole fallback (nftables unavailable)";
+  status_.rules_verified = false;
+  status_.rules_problem = "nftables is unavailable; only blackhole routes protect the namespace";
+  return Ok();
+}
+
+void Gateway::Block(const std::string& reason) {
+  LogError("blocked: " + reason);
+  status_.state = GatewayState::kBlocked;
+  status_.reason = reason;
+  status_.endpoint.clear();
+  status_.last_handshake.reset();
+}
+
+Result<std::unique_ptr<Gateway::Plan>> Gateway::MakePlan(const config::WgConfig& cfg,
+                                                         const config::GatewaySettings& settings) {
+  auto plan = std::make_unique<Plan>();
+  plan->config = cfg;
+  plan->settings = settings;
+  plan->fwmark = cfg.interface.fwmark ? cfg.interface.fwmark : kDefaultFwMark;
+
+  std::vector<const config::PeerConfig*> servers;
+  for (const config::PeerConfig& p : cfg.peers) {
+    if (p.endpoint) servers.push_back(&p);
+  }
+  if (cfg.peers.empty())
+    return Error(cfg.source + ": no [Peer]: wgate needs the VPN server's [Peer] section");
+  if (servers.empty()) {
+    return Error(StrCat(cfg.source, ":", cfg.peers[0].line,
+                        ": [Peer] has no Endpoint: wgate needs to know where the VPN server is"));
+  }
+  if (servers.size() > 1) {
+    return Error(StrCat(
+        cfg.source, ":", servers[1]->line,
+        ": a second [Peer] with an Endpoint; wgate run connects to one VPN server per config"));
+  }
+  const config::Endpoint& ep = *servers[0]->endpoint;
+  plan->endpoint_text = ep.ToString();
+  if (ep.ip) plan->endpoint = SocketAddress{*ep.ip, ep.port};
+
+  for (const IpPrefix& a : cfg.interface.addresses) plan->ipv6_tunnelled |= a.addr.is_v6();
+  plan->dns = cfg.interface.dns_servers.empty() ? settings.dns : cfg.interface.dns_servers;
+  return plan;
+}
+
+Status Gateway::ResolveEndpoint(Plan* plan) {
+  const config::PeerConfig* server = nullptr;
+  for (const config::PeerConfig& p : plan->config.peers) {
+    if (p.endpoint) server = &p;
+  }
+  const config::Endpoint& ep = *server->endpoint;
+  if (ep.ip) return Ok();
+  std::vector<IpAddress> resolvers = deps_.resolv->OriginalNameservers();
+  if (resolvers.empty()) {
+    return Error("Endpoint \"" + ep.ToString() +
+                 "\" is a host name and the container has no resolver to look it up");
+  }
+  // The hole: port 53 to the container's original resolvers, for wgate's marked sockets only.
+  if (Status s = ApplyLockdown(resolvers, plan->fwmark); !s.ok()) return s;
+  auto addrs = deps_.resolver->Resolve(ep.host, resolvers, plan->fwmark);
+  if (Status s = ApplyLockdown({}, 0); !s.ok()) return s;  // close it again at once
+  if (!addrs.ok())
+    return Error("cannot resolve Endpoint \"" + ep.ToString() + "\": " + addrs.error().message());
+  // IPv4 unless the uplink only routes IPv6.
+  bool prefer_v6 = plan->uplink.gateway6 && !plan->uplink.gateway4;
+  std::optional<IpAddress> chosen;
+  for (const IpAddress& a : *addrs) {
+    if (!chosen || (a.is_v6() == prefer_v6 && chosen->is_v6() != prefer_v6)) chosen = a;
+  }
+  if (!chosen) return Error("Endpoint \"" + ep.ToString() + "\" resolved to no usable address");
+  plan->endpoint = SocketAddress{*chosen, ep.port};
+  LogInfo("resolved " + ep.host + " to " + chosen->ToString());
+  return Ok();
+}
+
+Status Gateway::ConfigureRouting(const Plan& plan) {
+  netlink::RouteNetlink& net = *deps_.net;
+  const std::string& dev = plan.interface;
+  const config::InterfaceConfig& ifc = plan.config.interface;
+  for (const IpPrefix& a : ifc.addresses) {
+    if (Status s = net.AddAddress(dev, a); !s.ok()) return s;
+  }
+  if (Status s = net.SetMtu(dev, plan.mtu); !s.ok()) return s;
+  if (Status s = net.SetLinkUp(dev, true); !s.ok()) return s;
+
+  // Routes for the AllowedIPs, as wg-quick: a default route goes into its own table M, reached
+  // by every packet not marked M; the engine's marked packets use the main table (the uplink).
+  const config::RoutingTable& table = ifc.table;
+  if (table.kind == config::RoutingTable::Kind::kOff) return Ok();
+  uint32_t default_table = table.kind == config::RoutingTable::Kind::kId ? table.id : plan.fwmark;
+  bool policy_routing = table.kind == config::RoutingTable::Kind::kAuto;
+  bool default_v4 = false, default_v6 = false;
+  for (const config::PeerConfig& p : plan.config.peers) {
+    for (const IpPrefix& prefix : p.allowed_ips) {
+      if (prefix.addr.is_v6() && !plan.ipv6_tunnelled) continue;  // the firewall drops v6 anyway
+      netlink::Route r;
+      r.dst = prefix;
+      r.dev = dev;
+      if (prefix.len == 0 && policy_routing) {
+        r.table = default_table;
+        (prefix.addr.is_v4() ? default_v4 : default_v6) = true;
+      } else {
+        r.table = table.kind == config::RoutingTable::Kind::kId ? table.id : netlink::kTableMain;
+      }
+      if (Status s = net.ReplaceRoute(r); !s.ok()) return s;
+    }
+  }
+  auto add_rule = [&](netlink::Rule rule) -> Status {
+    if (Status s = net.AddRule(rule); !s.ok()) return s;
+    installed_rules_.push_back(rule);
+    return Ok();
+  };
+  for (auto [family, wanted] : {std::pair{IpAddress::Family::kV4, default_v4},
+                                std::pair{IpAddress::Family::kV6, default_v6}}) {
+    if (!wanted) continue;
+    if (!plan.settings.input_ports.empty()) {
+      // Replies to LAN clients of published ports leave from the uplink's address: main table.
+      auto addrs = net.ListAddresses(plan.uplink.dev);
+      if (addrs.ok()) {
+        for (const netlink::Address& a : *addrs) {
+          if (a.prefix.addr.family() != family) continue;
+          netlink::Rule r = MakeRule(family, kRulePriorityReplies, netlink::kTableMain);
+          r.src = IpPrefix{a.prefix.addr, a.prefix.addr.bit_length()};
+          if (Status s = add_rule(r); !s.ok()) return s;
+        }
+      }
+    }
+    netlink::Rule suppress = MakeRule(family, kRulePrioritySuppress, netlink::kTableMain);
+    suppress.suppress_prefixlength = 0;
+    if (Status s = add_rule(suppress); !s.ok()) return s;
+    netlink::Rule tunnel = MakeRule(family, kRulePriorityTunnel, default_table);
+    tunnel.invert = true;
+    tunnel.fwmark = plan.fwmark;
+    if (Status s = add_rule(tunnel); !s.ok()) return s;
+  }
+  // The endpoint via the uplink, explicitly: with the blackhole fallback the main table's default
+  // route leads nowhere, and the engine's marked packets must still reach the server.
+  if (std::optional<IpAddress> gw =
+          plan.endpoint.ip.is_v4() ? plan.uplink.gateway4 : plan.uplink.gateway6) {
+    netlink::Route r;
+    r.dst = IpPrefix{plan.endpoint.ip, plan.endpoint.ip.bit_length()};
+    r.dev = plan.uplink.dev;
+    r.gateway = gw;
+    if (Status s = net.ReplaceRoute(r); !s.ok()) return s;
+    installed_routes_.push_back(r);
+  }
+  // LAN subnets not already on a link of the uplink go via its gateway, in main.
+  for (const IpPrefix& lan : plan.settings.lan_subnets) {
+    std::optional<IpAddress> gw = lan.addr.is_v4() ? plan.uplink.gateway4 : plan.uplink.gateway6;
+    auto routes = net.ListRoutes(lan.addr.family(), netlink::kTableMain);
+    bool covered = false;
+    if (routes.ok()) {
+      for (const netlink::Route& r : *routes) {
+        covered |= !r.is_default() && r.dev == plan.uplink.dev && r.dst.len <= lan.len &&
+                   r.dst.Contains(lan.addr);
+      }
+    }
+    if (covered || !gw) continue;
+    netlink::Route r;
+    r.dst = lan.Network();
+    r.dev = plan.uplink.dev;
+    r.gateway = gw;
+    if (Status s = net.ReplaceRoute(r); !s.ok()) return s;
+    installed_routes_.push_back(r);
+  }
+  return Ok();
+}
+
+Status Gateway::BringUp(const Plan& plan) {
+  firewall::RulesetSpec spec;
+  spec.mode = firewall::Mode::kConnected;
+  spec.fwmark = plan.fwmark;
+  spec.allow_docker_dns = allow_docker_dns_;
+  spec.uplink = plan.uplink.dev;
+  spec.tunnel = plan.interface;
+  spec.endpoint = plan.endpoint;
+  spec.lan_subnets = plan.settings.lan_subnets;
+  for (const config::Port& p : plan.settings.input_ports) spec.input_ports.push_back(p.number);
+  for (const config::Port& p : plan.settings.vpn_input_ports)
+    spec.vpn_input_ports.push_back(p.number);
+  spec.ipv6_tunnelled = plan.ipv6_tunnelled;
+  if (deps_.firewall) {
+    if (Status s = deps_.firewall->Apply(spec); !s.ok()) return s;
+    status_.firewall = "connected";
+  }
+  for (const HookFailure& f : RunHooks("PreUp", plan.config.interface.pre_up, plan.interface)) {
+    status_.warnings.push_back(f.ToString());
+  }
+  if (Status s = deps_.engine->Start(plan.interface, plan.config, plan.fwmark, plan.endpoint);
+      !s.ok())
+    return s;
+  if (Status s = ConfigureRouting(plan); !s.ok()) return s;
+  if (plan.dns.empty()) {
+    status_.warnings.push_back(
+        "no DNS in the config and no WGATE_DNS: consumers cannot resolve names");
+  } else if (Status s = deps_.resolv->Apply(plan.dns, plan.config.interface.dns_search); !s.ok()) {
+    status_.warnings.push_back("could not write resolv.conf: " + s.error().message());
+  }
+  for (const HookFailure& f : RunHooks("PostUp", plan.config.interface.post_up, plan.interface)) {
+    status_.warnings.push_back(f.ToString());
+  }
+  return Ok();
+}
+
+void Gateway::TearDown() {
+  if (active_) {
+    for (const HookFailure& f :
+         RunHooks("PreDown", active_->config.interface.pre_down, active_->interface)) {
+      status_.warnings.push_back(f.ToString());
+    }
+  }
+  deps_.engine->Stop();
+  for (const netlink::Rule& r : installed_rules_) (void)deps_.net->DeleteRule(r);
+  for (const netlink::Route& r : installed_routes_) (void)deps_.net->DeleteRoute(r);
+  installed_rules_.clear();
+  installed_routes_.clear();
+  if (active_) {
+    for (const HookFailure& f :
+         RunHooks("PostDown", active_->config.interface.post_down, active_->interface)) {
+      status_.warnings.push_back(f.ToString());
+    }
+  }
+  active_.reset();
+}
+
+void Gateway::Load(const std::optional<std::string>& config_flag, const config::Environment& env) {
+  config::SettingsResult settings = config::ReadSettings(env);
+  for (const config::Diagnostic& d : settings.diagnostics.all()) {
+    if (!d.is_error()) LogWarn(d.ToString());
+  }
+  SetLogLevel(settings.settings.log_level);
+  if (settings.diagnostics.has_errors()) {
+    if (active_) TearDown();
+    (void)ApplyLockdown({}, 0);
+    Block(settings.diagnostics.all()[0].ToString());
+    return;
+  }
+  if (allow_docker_dns_ != settings.settings.allow_docker_dns && !active_) {
+    allow_docker_dns_ = settings.settings.allow_docker_dns;
+    (void)ApplyLockdown({}, 0);
+  }
+  allow_docker_dns_ = settings.settings.allow_docker_dns;
+
+  ConfigLocation where = FindConfig(config_flag, settings.settings.config_path);
+  status_.config_path = where.path;
+  config::ParseResult parsed = config::LoadWgQuickFile(where.path);
+  std::vector<std::string> warnings;
+  std::string first_error;
+  size_t errors = 0;
+  for (const config::Diagnostic& d : parsed.diagnostics.all()) {
+    (d.is_error() ? LogError : LogWarn)(d.ToString());
+    if (!d.is_error()) warnings.push_back(d.ToString());
+    if (d.is_error() && errors++ == 0) first_error = d.ToString();
+  }
+  std::string failure;
+  std::unique_ptr<Plan> plan;
+  if (!parsed.config) {
+    failure = errors > 1 ? StrCat(first_error, " (and ", errors - 1, " more)") : first_error;
+  } else if (auto name = ChooseInterfaceName(settings.settings.interface, where.path); !name.ok()) {
+    failure = name.error().message();
+  } else if (auto made = MakePlan(*parsed.config, settings.settings); !made.ok()) {
+    failure = made.error().message();
+  } else {
+    plan = std::move(*made);
+    plan->interface = *name;
+  }
+  if (!failure.empty()) {
+    if (active_) {
+      // Keep the working tunnel: an editor's half-written file must not cut the consumers off.
+      status_.warnings.push_back("config reload failed, still running the previous config: " +
+                                 failure);
+      LogWarn(status_.warnings.back());
+      return;
+    }
+    (void)ApplyLockdown({}, 0);
+    Block(failure);
+    return;
+  }
+
+  // A valid new config: the old tunnel goes first (the lockdown holds meanwhile).
+  if (active_) {
+    TearDown();
+    (void)ApplyLockdown({}, 0);
+  }
+  config_warnings_ = warnings;
+  status_.warnings = warnings;
+  status_.interface = plan->interface;
+
+  if (!uplink_) {
+    auto uplink = deps_.net->FindUplink();
+    if (!uplink.ok()) {
+      Block("cannot find the uplink (the interface with the default route): " +
+            uplink.error().message());
+      return;
+    }
+    uplink_ = *uplink;
+  }
+  plan->uplink = *uplink_;
+  if (plan->config.interface.mtu) {
+    plan->mtu = static_cast<uint32_t>(*plan->config.interface.mtu);
+  } else {
+    plan->mtu =
+        plan->uplink.mtu > kWireGuardOverhead + 576 ? plan->uplink.mtu - kWireGuardOverhead : 1420;
+  }
+  status_.state = GatewayState::kConnecting;
+  status_.reason = "resolving the endpoint";
+  if (Status s = ResolveEndpoint(plan.get()); !s.ok()) {
+    Block(s.error().message());
+    return;
+  }
+  status_.endpoint = plan->endpoint.ToString();
+  if (Status s = BringUp(*plan); !s.ok()) {
+    TearDown();
+    (void)ApplyLockdown({}, 0);
+    Block("bring-up failed: " + s.error().message());
+    return;
+  }
+  active_ = std::move(plan);
+  status_.reason.clear();
+  status_.state = GatewayState::kConnecting;
+  LogInfo(StrCat("tunnel ", active_->interface, " up towards ", status_.endpoint, " (uplink ",
+                 active_->uplink.ToString(), ", mtu ", active_->mtu, ")"));
+  VerifyRules();
+}
+
+void Gateway::VerifyRules() {
+  if (!deps_.firewall) return;
+  firewall::Verification v = deps_.firewall->Verify();
+  if (v.ok()) {
+    status_.rules_verified = true;
+    status_.rules_problem.clear();
+    return;
+  }
+  LogError(v.Summary() + "; re-applying");
+  status_.rules_verified = false;
+  status_.rules_problem = v.Summary();
+  ++status_.rules_reapplied;
+  if (Status s = deps_.firewall->Reapply(); !s.ok()) {
+    LogError("firewall: re-apply failed: " + s.error().message());
+    return;
+  }
+  // Verified again after the re-apply; the problem stays visible in rules_reapplied.
+  status_.rules_verified = deps_.firewall->Verify().ok();
+  if (status_.rules_verified) status_.rules_problem.clear();
+}
+
+void Gateway::Tick() {
+  VerifyRules();
+  if (!active_) return;
+  TunnelHealth h = deps_.engine->Health();
+  auto link = deps_.net->LinkExists(active_->interface);
+  if (!h.running || (link.ok() && !*link)) {
+    LogError("tunnel interface " + active_->interface + " is gone; bringing it back up");
+    std::unique_ptr<Plan> plan = std::move(active_);
+    TearDown();
+    status_.state = GatewayState::kConnecting;
+    if (Status s = BringUp(*plan); !s.ok()) {
+      TearDown();
+      (void)ApplyLockdown({}, 0);
+      Block("tunnel lost and could not be restored: " + s.error().message());
+      return;
+    }
+    active_ = std::move(plan);
+    return;
+  }
+  status_.rx_bytes = h.rx_bytes;
+  status_.tx_bytes = h.tx_bytes;
+  status_.last_handshake = h.last_handshake;
+  bool fresh = h.last_handshake && deps_.clock->WallNow() - *h.last_handshake < kHandshakeFresh;
+  status_.state = fresh ? GatewayState::kConnected : GatewayState::kConnecting;
+}
+
+void Gateway::Stop(const std::string& reason) {
+  TearDown();
+  if (Status s = ApplyLockdown({}, 0); !s.ok()) LogError("firewall: " + s.error().message());
+  Block(reason);
+}
+
+Status Gateway::Unblock() {
+  TearDown();
+  Status result = Ok();
+  if (deps_.firewall) {
+    if (Status s = deps_.firewall->RemoveAll(); !s.ok()) result = s;
+  }
+  if (Status s = deps_.resolv->Restore(); !s.ok() && result.ok()) result = s;
+  status_.state = GatewayState::kBlocked;
+  status_.firewall = "none (unblocked: traffic is NOT protected)";
+  status_.rules_verified = false;
+  status_.reason = "unblocked by request";
+  LogWarn("unblocked: wgate's rules are removed; traffic now leaves without the tunnel");
+  return result;
+}
+
+}  // namespace wgate::daemon

@@ -1,0 +1,139 @@
+// The gateway: the bring-up and rollback order of `wgate run` (issue 5), as a state machine over
+// small interfaces, so that every step and every failure is unit-tested with fakes and the same
+// code runs for real in network namespaces.
+//
+// Order (shared/DESIGN.md, principles):
+//  1. Lockdown(): before anything is read, the drop-everything ruleset, atomically. If nftables
+//     cannot be used at all: blackhole default routes in every table instead. Never neither.
+//  2. Load(): settings and config; any error leaves the lockdown and reports "blocked: why".
+//  3. A hostname endpoint is resolved through a hole only wgate's marked sockets can use.
+//  4. The connected ruleset replaces the lockdown in one transaction.
+//  5. Engine, addresses, MTU, routes (wg-quick's policy routing), DNS.
+//  6. Read-back verification (Tick() re-verifies and re-applies).
+//  7. PreUp/PostUp hooks, which never decide whether the kill switch exists.
+// Stop() brings the tunnel down and locks down; only Unblock() opens the namespace.
+//
+// Thread-safety: none; the daemon's main loop drives it.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/ip.h"
+#include "config/settings.h"
+#include "config/wg_config.h"
+#include "daemon/resolv_conf.h"
+#include "daemon/status.h"
+#include "firewall/firewall.h"
+#include "netlink/route_netlink.h"
+
+namespace wgate::daemon {
+
+// wg-quick's default mark and table: the engine's socket mark and the routing table of the
+// tunnel's default route, unless the config's FwMark says otherwise.
+inline constexpr uint32_t kDefaultFwMark = 51820;
+// Policy rule priorities wgate installs (iproute2's own rules are 0, 32766 and 32767).
+inline constexpr uint32_t kRulePriorityReplies = 32001;   // from uplink address: main
+inline constexpr uint32_t kRulePrioritySuppress = 32002;  // main, suppress_prefixlength 0
+inline constexpr uint32_t kRulePriorityTunnel = 32003;    // not fwmark M: table M
+// With no MTU in the config: the uplink's minus WireGuard's worst-case overhead (IPv6 outer).
+inline constexpr uint32_t kWireGuardOverhead = 80;
+// A handshake older than this (REJECT_AFTER_TIME) means the session is gone.
+inline constexpr auto kHandshakeFresh = std::chrono::seconds(180);
+
+struct TunnelHealth {
+  bool running = false;
+  std::optional<WallTime> last_handshake;
+  uint64_t rx_bytes = 0, tx_bytes = 0;
+};
+
+// The WireGuard engine as the gateway sees it.
+class TunnelEngine {
+ public:
+  virtual ~TunnelEngine() = default;
+  // Creates interface `name` and runs the protocol with `config`'s keys and peers, its UDP socket
+  // marked with `fwmark`; `endpoint` replaces the first peer's (possibly hostname) endpoint.
+  virtual Status Start(const std::string& name, const config::WgConfig& config, uint32_t fwmark,
+                       const SocketAddress& endpoint) = 0;
+  // Stops the protocol and removes the interface. Idempotent.
+  virtual void Stop() = 0;
+  virtual TunnelHealth Health() = 0;
+};
+
+// Looks up a host name's addresses by asking `resolvers` from sockets carrying `fwmark`, so that
+// the lockdown's DNS hole lets exactly these queries out.
+class EndpointResolver {
+ public:
+  virtual ~EndpointResolver() = default;
+  virtual Result<std::vector<IpAddress>> Resolve(const std::string& host,
+                                                 const std::vector<IpAddress>& resolvers,
+                                                 uint32_t fwmark) = 0;
+};
+
+struct GatewayDeps {
+  firewall::Firewall* firewall = nullptr;  // null: nftables unusable, blackhole fallback only
+  netlink::RouteNetlink* net = nullptr;
+  TunnelEngine* engine = nullptr;
+  ResolvConf* resolv = nullptr;
+  EndpointResolver* resolver = nullptr;
+  const Clock* clock = nullptr;
+};
+
+class Gateway {
+ public:
+  explicit Gateway(GatewayDeps deps);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Step 1. Must be the first thing the process does. Fails only when neither the firewall nor
+  // the blackhole fallback could be installed (the daemon then exits non-zero).
+  Status Lockdown();
+
+  // Steps 2-7: reads the settings and the config and connects, or stays blocked with the reason.
+  // Called again on SIGHUP or when the config file changes: an invalid new config keeps a working
+  // tunnel running (and says so in the warnings); with no working tunnel the state is blocked.
+  void Load(const std::optional<std::string>& config_flag, const config::Environment& env);
+
+  // Periodic: verifies the ruleset (re-applies it when altered), follows the tunnel's health, and
+  // brings the tunnel back when its interface disappeared.
+  void Tick();
+
+  // SIGTERM, `wgate down`: tunnel down, lockdown stays. `reason` shows in status.
+  void Stop(const std::string& reason);
+
+  // `wgate down --unblock`: tunnel down, wgate's rules and routes removed, resolv.conf restored.
+  Status Unblock();
+
+  const GatewayStatus& status() const { return status_; }
+  // The config file Load() read (or looked for), to watch for changes.
+  const std::string& config_path() const { return status_.config_path; }
+
+ private:
+  struct Plan;  // everything Load() derived from a valid config and settings
+
+  Result<std::unique_ptr<Plan>> MakePlan(const config::WgConfig& config,
+                                         const config::GatewaySettings& settings);
+  Status ResolveEndpoint(Plan* plan);
+  Status BringUp(const Plan& plan);
+  Status ConfigureRouting(const Plan& plan);
+  void TearDown();  // engine stopped, wgate's rules and routes removed; firewall untouched
+  void Block(const std::string& reason);
+  Status ApplyLockdown(const std::vector<IpAddress>& dns_hole, uint32_t fwmark);
+  void VerifyRules();
+
+  GatewayDeps deps_;
+  GatewayStatus status_;
+  bool allow_docker_dns_ = false;
+  std::unique_ptr<Plan> active_;           // the plan of the running tunnel, if any
+  std::optional<netlink::Uplink> uplink_;  // as found at start
+  std::vector<netlink::Rule> installed_rules_;
+  std::vector<netlink::Route> installed_routes_;  // routes not on the tunnel interface
+  std::vector<std::string> config_warnings_;
+};
+
+}  // namespace wgate::daemon

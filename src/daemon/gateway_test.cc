@@ -1,0 +1,405 @@
+// The bring-up order and every failure path of the gateway, over fakes of nftables, netlink, the
+// engine and the resolver. The same behaviours are tested for real in tests/leak_suite.
+#include "daemon/gateway.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "base/fake_clock.h"
+#include "base/temp_dir.h"
+#include "daemon/file_util.h"
+#include "firewall/fake_nft_backend.h"
+#include "netlink/fake_route_netlink.h"
+
+namespace wgate::daemon {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class FakeEngine : public TunnelEngine {
+ public:
+  explicit FakeEngine(netlink::FakeRouteNetlink* net) : net_(net) {}
+  Status Start(const std::string& name, const config::WgConfig& config, uint32_t fwmark,
+               const SocketAddress& endpoint) override {
+    ++starts;
+    if (fail_next) {
+      fail_next = false;
+      return Error("TUNSETIFF " + name + ": Operation not permitted");
+    }
+    name_ = name;
+    this->fwmark = fwmark;
+    this->endpoint = endpoint;
+    peers = config.peers.size();
+    net_->AddLink(name, 1500, "tun");
+    running = true;
+    return Ok();
+  }
+  void Stop() override {
+    if (running) net_->RemoveLinkFromOutside(name_);
+    running = false;
+  }
+  TunnelHealth Health() override { return {running, handshake, 100, 200}; }
+
+  int starts = 0;
+  bool fail_next = false;
+  bool running = false;
+  uint32_t fwmark = 0;
+  SocketAddress endpoint;
+  size_t peers = 0;
+  std::optional<WallTime> handshake;
+
+ private:
+  netlink::FakeRouteNetlink* net_;
+  std::string name_;
+};
+
+class FakeResolver : public EndpointResolver {
+ public:
+  Result<std::vector<IpAddress>> Resolve(const std::string& host,
+                                         const std::vector<IpAddress>& resolvers,
+                                         uint32_t fwmark) override {
+    calls.push_back(host);
+    this->resolvers = resolvers;
+    this->fwmark = fwmark;
+    if (host == "vpn.example")
+      return std::vector<IpAddress>{*IpAddress::Parse("fd00::9"), *IpAddress::Parse("203.0.113.9")};
+    return Error("NXDOMAIN");
+  }
+  std::vector<std::string> calls;
+  std::vector<IpAddress> resolvers;
+  uint32_t fwmark = 0;
+};
+
+constexpr char kPriv[] = "UCIkeUOWrC4VKeVnMYc4cPeagtd2DEdDeiqCryhfKlQ=";
+constexpr char kServer[] = "SpDEvPTe2EA3QkGy+Hxtiv20Pr3OmOrLLkv4i+p50SU=";
+
+std::string Config(const std::string& extra_interface = "",
+                   const std::string& endpoint = "198.51.100.1:51820") {
+  return std::string("[Interface]\nPrivateKey = ") + kPriv +
+         "\nAddress = 10.64.0.2/32\nDNS = 10.64.0.1\n" + extra_interface +
+         "\n[Peer]\nPublicKey = " + kServer + "\nAllowedIPs = 0.0.0.0/0\nEndpoint = " + endpoint +
+         "\n";
+}
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  GatewayTest() : engine_(&net_), fw_(nft_) {
+    net_.AddLink("eth0", 1500, "veth");
+    (void)net_.SetLinkUp("eth0", true);
+    (void)net_.AddAddress("eth0", *IpPrefix::Parse("192.0.2.2/24"));
+    netlink::Route def;
+    def.dst = *IpPrefix::Parse("0.0.0.0/0");
+    def.dev = "eth0";
+    def.gateway = IpAddress::Parse("192.0.2.1");
+    (void)net_.AddRoute(def);
+    resolv_path_ = dir_.Write("resolv.conf", "nameserver 127.0.0.11\n", 0644);
+    resolv_ = std::make_unique<ResolvConf>(resolv_path_, dir_.path() + "/resolv.conf.orig");
+    net_.ClearOperations();
+    kernel_rules_ = net_.rules().size();
+  }
+
+  std::unique_ptr<Gateway> Make(bool with_firewall = true) {
+    return std::make_unique<Gateway>(GatewayDeps{with_firewall ? &fw_ : nullptr, &net_, &engine_,
+                                                 resolv_.get(), &resolver_, &clock_});
+  }
+  std::string WriteConfig(const std::string& text, const std::string& name = "wg0.conf") {
+    return dir_.Write(name, text, 0600);
+  }
+  const std::string& LastScript() { return nft_.scripts().back(); }
+  bool HasRule(const std::string& text) {
+    for (const netlink::Rule& r : net_.rules()) {
+      if (r.ToString() == text) return true;
+    }
+    return false;
+  }
+
+  TempDir dir_;
+  netlink::FakeRouteNetlink net_;
+  FakeEngine engine_;
+  firewall::FakeNftBackend nft_;
+  firewall::Firewall fw_;
+  FakeResolver resolver_;
+  FakeClock clock_;
+  std::string resolv_path_;
+  std::unique_ptr<ResolvConf> resolv_;
+  size_t kernel_rules_ = 0;
+};
+
+TEST_F(GatewayTest, LockdownComesFirstAndNeedsNoInput) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  ASSERT_EQ(nft_.scripts().size(), 1u);
+  EXPECT_THAT(nft_.scripts()[0], HasSubstr("wgate kill switch (lockdown)"));
+  EXPECT_THAT(nft_.scripts()[0], HasSubstr("127.0.0.11"));
+  EXPECT_EQ(gw.status().firewall, "lockdown");
+  EXPECT_EQ(engine_.starts, 0);
+}
+
+TEST_F(GatewayTest, MalformedConfigStaysBlockedWithTheReason) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  std::string path = WriteConfig("[Interface]\nPrivateKey = " + std::string(kPriv) + "\nAddress\n");
+  gw.Load(path, {});
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_EQ(gw.status().reason, path + ":3: \"Address\" has no value (expected \"Address = ...\")");
+  EXPECT_EQ(engine_.starts, 0);
+  EXPECT_THAT(LastScript(), HasSubstr("(lockdown)"));
+  EXPECT_THAT(LastScript(), Not(HasSubstr("meta mark")));
+}
+
+TEST_F(GatewayTest, MissingConfigAndBadSettingsBlock) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(dir_.path() + "/absent.conf", {});
+  EXPECT_EQ(gw.status().reason, dir_.path() + "/absent.conf: no such file");
+  gw.Load(WriteConfig(Config()), {{"WGATE_LAN_SUBNETS", "10.0.0.0/33"}});
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_EQ(
+      gw.status().reason,
+      "WGATE_LAN_SUBNETS: \"10.0.0.0/33\" is not a CIDR: prefix length 33 is out of range 0-32");
+  EXPECT_EQ(engine_.starts, 0);
+}
+
+TEST_F(GatewayTest, ValidConfigBringsTheTunnelUpInOrder) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config()), {});
+  ASSERT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  EXPECT_EQ(gw.status().interface, "wg0");
+  EXPECT_EQ(gw.status().endpoint, "198.51.100.1:51820");
+  // The connected ruleset: the engine's marked UDP to the endpoint, everything else via wg0.
+  EXPECT_THAT(
+      LastScript(),
+      HasSubstr(
+          "oifname \"eth0\" meta mark 0x0000ca6c ip daddr 198.51.100.1 udp dport 51820 accept"));
+  EXPECT_THAT(LastScript(), HasSubstr("oifname \"wg0\""));
+  EXPECT_EQ(engine_.fwmark, kDefaultFwMark);
+  EXPECT_EQ(engine_.endpoint.ToString(), "198.51.100.1:51820");
+  // Address, MTU from the uplink (1500 - 80), policy routing as wg-quick.
+  ASSERT_TRUE(net_.GetLink("wg0").ok());
+  EXPECT_EQ(net_.GetLink("wg0")->mtu, 1420u);
+  EXPECT_TRUE(net_.GetLink("wg0")->up());
+  EXPECT_EQ(net_.ListAddresses("wg0")->size(), 1u);
+  EXPECT_TRUE(HasRule("from all lookup main suppress_prefixlength 0 pref 32002"))
+      << net_.rules().size();
+  EXPECT_TRUE(HasRule("not from all fwmark 0xca6c lookup 51820 pref 32003"));
+  bool tunnel_default = false, endpoint_route = false;
+  for (const netlink::Route& r : net_.routes()) {
+    tunnel_default |= r.is_default() && r.dev == "wg0" && r.table == 51820;
+    endpoint_route |= r.dst.ToString() == "198.51.100.1/32" && r.dev == "eth0";
+  }
+  EXPECT_TRUE(tunnel_default);
+  EXPECT_TRUE(endpoint_route);
+  EXPECT_EQ(*ReadFile(resolv_path_),
+            "# Written by wgate: DNS goes through the WireGuard tunnel.\n"
+            "# `wgate down --unblock` restores the original.\nnameserver 10.64.0.1\n");
+  EXPECT_TRUE(gw.status().rules_verified);
+}
+
+TEST_F(GatewayTest, ConfigFwMarkIsUsedEverywhereNotTheDefault) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config("FwMark = 0x1234\n")), {});
+  ASSERT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  EXPECT_EQ(engine_.fwmark, 0x1234u);
+  EXPECT_THAT(LastScript(), HasSubstr("meta mark 0x00001234"));
+  EXPECT_THAT(LastScript(), Not(HasSubstr("0x0000ca6c")));
+  EXPECT_TRUE(HasRule("not from all fwmark 0x1234 lookup 4660 pref 32003"));
+}
+
+TEST_F(GatewayTest, HostnameEndpointResolvedThroughTheMarkedHoleOnly) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  size_t before = nft_.scripts().size();
+  gw.Load(WriteConfig(Config("", "vpn.example:51820")), {});
+  ASSERT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  ASSERT_EQ(resolver_.calls.size(), 1u);
+  ASSERT_EQ(resolver_.resolvers.size(), 1u);
+  EXPECT_EQ(resolver_.resolvers[0].ToString(), "127.0.0.11");
+  EXPECT_EQ(resolver_.fwmark, kDefaultFwMark);
+  // Hole opened (lockdown + marked DNS), closed (plain lockdown), then connected.
+  ASSERT_EQ(nft_.scripts().size(), before + 3);
+  EXPECT_THAT(nft_.scripts()[before], HasSubstr("meta mark 0x0000ca6c ip daddr 127.0.0.11"));
+  EXPECT_THAT(nft_.scripts()[before + 1], Not(HasSubstr("meta mark")));
+  EXPECT_EQ(engine_.endpoint.ToString(),
+            "203.0.113.9:51820");  // v4 preferred: the uplink routes v4
+}
+
+TEST_F(GatewayTest, UnresolvableEndpointBlocks) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config("", "nowhere.example:51820")), {});
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_EQ(gw.status().reason, "cannot resolve Endpoint \"nowhere.example:51820\": NXDOMAIN");
+  EXPECT_THAT(LastScript(), Not(HasSubstr("meta mark")));
+}
+
+TEST_F(GatewayTest, EngineFailureRollsBackToLockdown) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  engine_.fail_next = true;
+  gw.Load(WriteConfig(Config()), {});
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_EQ(gw.status().reason, "bring-up failed: TUNSETIFF wg0: Operation not permitted");
+  EXPECT_THAT(LastScript(), HasSubstr("(lockdown)"));
+  EXPECT_EQ(net_.rules().size(), kernel_rules_) << "only the kernel's default rules remain";
+}
+
+TEST_F(GatewayTest, RoutingFailureRollsBack) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  net_.FailNext("RTM_NEWRULE", EEXIST);
+  gw.Load(WriteConfig(Config()), {});
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_THAT(gw.status().reason, HasSubstr("RTM_NEWRULE"));
+  EXPECT_FALSE(engine_.running);
+  EXPECT_THAT(LastScript(), HasSubstr("(lockdown)"));
+}
+
+TEST_F(GatewayTest, TwoServersOrNoEndpointAreRefusedClearly) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  std::string path =
+      WriteConfig(Config() +
+                  "\n[Peer]\nPublicKey = QZ1KQ/K7bHzW0oPgeq7sQcwhkb+b0QVGk74Ofoi3JVw=\n"
+                  "AllowedIPs = 198.51.100.0/24\nEndpoint = 198.51.100.2:51820\n");
+  gw.Load(path, {});
+  EXPECT_EQ(
+      gw.status().reason,
+      path +
+          ":11: a second [Peer] with an Endpoint; wgate run connects to one VPN server per config");
+  path = WriteConfig("[Interface]\nPrivateKey = " + std::string(kPriv) +
+                     "\n[Peer]\nPublicKey = " + kServer + "\nAllowedIPs = 0.0.0.0/0\n");
+  gw.Load(path, {});
+  EXPECT_EQ(gw.status().reason,
+            path + ":3: [Peer] has no Endpoint: wgate needs to know where the VPN server is");
+}
+
+TEST_F(GatewayTest, TamperedRulesAreReappliedAndReported) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config()), {});
+  size_t before = nft_.scripts().size();
+  nft_.table().reset();  // `nft delete table inet wgate` from outside
+  gw.Tick();
+  EXPECT_EQ(nft_.scripts().size(), before + 1);
+  EXPECT_EQ(gw.status().rules_reapplied, 1u);
+  EXPECT_TRUE(gw.status().rules_verified);
+  gw.Tick();
+  EXPECT_EQ(gw.status().rules_reapplied, 1u);
+}
+
+TEST_F(GatewayTest, TunnelInterfaceDeletedFromOutsideComesBack) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config()), {});
+  ASSERT_EQ(engine_.starts, 1);
+  net_.RemoveLinkFromOutside("wg0");
+  gw.Tick();
+  EXPECT_EQ(engine_.starts, 2);
+  EXPECT_TRUE(net_.GetLink("wg0").ok());
+  EXPECT_EQ(gw.status().state, GatewayState::kConnecting);
+}
+
+TEST_F(GatewayTest, HandshakeMakesItConnected) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config()), {});
+  gw.Tick();
+  EXPECT_EQ(gw.status().state, GatewayState::kConnecting);
+  engine_.handshake = clock_.WallNow();
+  gw.Tick();
+  EXPECT_EQ(gw.status().state, GatewayState::kConnected);
+  EXPECT_TRUE(gw.status().healthy());
+  clock_.Advance(std::chrono::seconds(181));
+  gw.Tick();
+  EXPECT_EQ(gw.status().state, GatewayState::kConnecting);
+}
+
+TEST_F(GatewayTest, InvalidReloadKeepsTheWorkingTunnel) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  std::string path = WriteConfig(Config());
+  gw.Load(path, {});
+  WriteConfig("[Interface]\nPrivateKey = ");  // an editor's half-written file
+  gw.Load(path, {});
+  EXPECT_EQ(gw.status().state, GatewayState::kConnecting);
+  EXPECT_TRUE(engine_.running);
+  ASSERT_FALSE(gw.status().warnings.empty());
+  EXPECT_THAT(gw.status().warnings.back(),
+              HasSubstr("config reload failed, still running the previous config"));
+  // A valid new config replaces it.
+  WriteConfig(Config("", "198.51.100.7:51820"));
+  gw.Load(path, {});
+  EXPECT_EQ(engine_.starts, 2);
+  EXPECT_EQ(gw.status().endpoint, "198.51.100.7:51820");
+  EXPECT_THAT(LastScript(), HasSubstr("ip daddr 198.51.100.7"));
+}
+
+TEST_F(GatewayTest, StopLeavesLockdownAndUnblockOpens) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config()), {});
+  gw.Stop("stopped by SIGTERM");
+  EXPECT_FALSE(engine_.running);
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_EQ(gw.status().reason, "stopped by SIGTERM");
+  EXPECT_THAT(LastScript(), HasSubstr("(lockdown)"));
+  EXPECT_EQ(net_.rules().size(), kernel_rules_);
+  ASSERT_TRUE(gw.Unblock().ok());
+  EXPECT_FALSE(nft_.table().has_value());
+  EXPECT_EQ(*ReadFile(resolv_path_), "nameserver 127.0.0.11\n");
+}
+
+TEST_F(GatewayTest, WithoutNftablesFallsBackToBlackholeRoutes) {
+  auto gw_ptr = Make(/*with_firewall=*/false);
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  EXPECT_THAT(gw.status().firewall, HasSubstr("blackhole fallback"));
+  bool v4 = false, v6 = false;
+  for (const netlink::Route& r : net_.routes()) {
+    if (r.type == netlink::RouteType::kBlackhole && r.is_default() &&
+        r.table == netlink::kTableMain) {
+      (r.dst.addr.is_v4() ? v4 : v6) = true;
+    }
+  }
+  EXPECT_TRUE(v4 && v6);
+  EXPECT_FALSE(gw.status().healthy());
+  // The uplink was recorded before the blackhole hid it: the tunnel still comes up.
+  gw.Load(WriteConfig(Config()), {});
+  EXPECT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+}
+
+TEST_F(GatewayTest, PublishedPortsGetAReplyRuleFromTheUplinkAddress) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config()),
+          {{"WGATE_INPUT_PORTS", "8080"}, {"WGATE_LAN_SUBNETS", "198.51.100.128/25"}});
+  ASSERT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  EXPECT_TRUE(HasRule("from 192.0.2.2/32 lookup main pref 32001"));
+  bool lan_route = false;
+  for (const netlink::Route& r : net_.routes())
+    lan_route |= r.dst.ToString() == "198.51.100.128/25" && r.dev == "eth0";
+  EXPECT_TRUE(lan_route);
+  EXPECT_THAT(LastScript(), HasSubstr("8080"));
+}
+
+}  // namespace
+}  // namespace wgate::daemon
