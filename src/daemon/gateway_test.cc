@@ -36,7 +36,8 @@ class FakeEngine : public TunnelEngine {
     return Ok();
   }
   void Stop() override {
-    if (running) net_->RemoveLinkFromOutside(name_);
+    // Closing the TUN fd removes the link, unless someone deleted it already.
+    if (running && net_->GetLink(name_).ok()) net_->RemoveLinkFromOutside(name_);
     running = false;
   }
   TunnelHealth Health() override { return {running, handshake, 100, 200}; }
