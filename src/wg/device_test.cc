@@ -167,6 +167,17 @@ class TwoPeersTest : public ::testing::Test, public TickSink {
     ASSERT_TRUE(server().peer->KeypairsForTest().current);
   }
 
+  // Asserts that node `i` sends exactly one keepalive `after` from now, not a moment earlier.
+  void ExpectKeepaliveAfter(int i, Duration after) {
+    clock_.Advance(after - 1ms);
+    Tick(i);
+    EXPECT_TRUE(wire_.empty());
+    clock_.Advance(1ms);
+    Tick(i);
+    ASSERT_EQ(wire_.size(), 1u);
+    EXPECT_EQ(wire_[0].bytes.size(), kTransportOverhead);
+  }
+
   static int CountType(const std::deque<Datagram>& w, MessageType t) {
     return static_cast<int>(std::count_if(
         w.begin(), w.end(), [t](const Datagram& d) { return ClassifyMessage(d.bytes) == t; }));
@@ -306,13 +317,7 @@ TEST_F(TwoPeersTest, KeepaliveAfterKeepaliveTimeout) {
   Pump();
   Send(0, Up());  // server receives data, sends nothing back
   Pump();
-  clock_.Advance(kKeepaliveTimeout - 1ms);
-  Tick(1);
-  EXPECT_TRUE(wire_.empty());
-  clock_.Advance(1ms);
-  Tick(1);
-  ASSERT_EQ(wire_.size(), 1u);
-  EXPECT_EQ(wire_[0].bytes.size(), kTransportOverhead);
+  ExpectKeepaliveAfter(1, kKeepaliveTimeout);
   Inbound r = Receive(wire_[0]);
   wire_.clear();
   EXPECT_FALSE(r.dropped());
@@ -336,18 +341,22 @@ TEST_F(TwoPeersTest, PersistentKeepalive) {
   clock_.Advance(kKeepaliveTimeout);
   Tick(1);
   ASSERT_EQ(Pump(), 1);
-  clock_.Advance(25s - 1ms);
-  Tick(0);
-  EXPECT_TRUE(wire_.empty());
-  clock_.Advance(1ms);
-  Tick(0);
-  ASSERT_EQ(wire_.size(), 1u);
-  EXPECT_EQ(wire_[0].bytes.size(), kTransportOverhead);
+  ExpectKeepaliveAfter(0, 25s);
   Pump();
   clock_.Advance(25s);
   Tick(0);
   ASSERT_EQ(wire_.size(), 1u) << "and again every interval";
   EXPECT_EQ(wire_[0].bytes.size(), kTransportOverhead);
+}
+
+TEST_F(TwoPeersTest, PersistentKeepaliveConnectsAtOnce) {
+  Build(Timings{}, 25s);
+  Tick(0);
+  ASSERT_EQ(CountType(wire_, MessageType::kInitiation), 1) << "no traffic needed to connect";
+  Pump();
+  EXPECT_TRUE(client().peer->KeypairsForTest().current);
+  EXPECT_TRUE(server().peer->KeypairsForTest().current);
+  EXPECT_EQ(server().peer->endpoint(), client().addr);
 }
 
 TEST_F(TwoPeersTest, NoPersistentKeepaliveWhenOff) {
@@ -575,6 +584,69 @@ TEST_F(TwoPeersTest, InnerSourceOutsideAllowedIpsDropped) {
   EXPECT_EQ(r.packet_size, 0u);
   EXPECT_EQ(server().peer->stats().drop(DropReason::kDisallowedSource), 1u);
   EXPECT_EQ(server().tunnel.size(), 1u);  // only Connect()'s packet
+}
+
+TEST_F(TwoPeersTest, EndpointFollowsAuthenticatedPacketsOnly) {
+  Connect();
+  Pump();
+  const SocketAddress moved = *SocketAddress::Parse("198.51.100.9:1234");
+  // A forged (unauthenticated) packet from elsewhere does not move the endpoint.
+  Send(0, Up());
+  Datagram forged = wire_.back();
+  wire_.clear();
+  forged.from = moved;
+  forged.bytes[30] ^= 1;
+  EXPECT_EQ(Receive(forged).drop, DropReason::kDecryptFailed);
+  EXPECT_EQ(server().peer->endpoint(), client().addr);
+  // An authenticated one does, and the result says so.
+  Send(0, Up());
+  Datagram real = wire_.back();
+  wire_.clear();
+  real.from = moved;
+  Inbound r = Receive(real);
+  EXPECT_FALSE(r.dropped());
+  EXPECT_TRUE(r.endpoint_changed);
+  EXPECT_EQ(server().peer->endpoint(), moved);
+  EXPECT_EQ(Send(1, Down()).endpoint, moved);
+}
+
+TEST_F(TwoPeersTest, Ipv6InnerPackets) {
+  client().dev->AddAllowedIp(client().peer, *IpPrefix::Parse("fd00::/64"));
+  server().dev->AddAllowedIp(server().peer, *IpPrefix::Parse("fd00::1/128"));
+  Connect();
+  Buffer p(40 + 30, 0x33);
+  p[0] = 0x60;
+  p[4] = 0;
+  p[5] = 30;  // payload length
+  std::memcpy(&p[8], IpAddress::Parse("fd00::1")->data(), 16);
+  std::memcpy(&p[24], IpAddress::Parse("fd00::2")->data(), 16);
+  EXPECT_EQ(Send(0, p).peer, client().peer);
+  Pump();
+  ASSERT_EQ(server().tunnel.size(), 2u);
+  EXPECT_EQ(server().tunnel[1], p) << "padding removed by the IPv6 payload length";
+  std::memcpy(&p[8], IpAddress::Parse("fd00::3")->data(), 16);
+  Send(0, p);
+  EXPECT_EQ(Receive(wire_.back()).drop, DropReason::kDisallowedSource);
+}
+
+TEST_F(TwoPeersTest, NewPrivateKeyForgetsSessions) {
+  Connect();
+  server().dev->SetPrivateKey(crypto::PrivateKey::Generate());
+  Keypairs kp = server().peer->KeypairsForTest();
+  EXPECT_FALSE(kp.current || kp.previous || kp.next);
+  // The client still addresses the old key: its initiation fails mac1.
+  clock_.Advance(kRejectAfterTime);
+  Send(0, Up());
+  EXPECT_EQ(Receive(wire_.back()).drop, DropReason::kInvalidMac1);
+}
+
+TEST_F(TwoPeersTest, NextDeadlineTracksTimers) {
+  EXPECT_FALSE(client().dev->NextDeadline());
+  Send(0, Up());
+  std::optional<MonoTime> d = client().dev->NextDeadline();
+  ASSERT_TRUE(d);
+  EXPECT_GE(*d, clock_.Now() + kRekeyTimeout);
+  EXPECT_LT(*d, clock_.Now() + kRekeyTimeout + kRekeyTimeoutJitterMax);
 }
 
 TEST_F(TwoPeersTest, DuplicateAndTamperedTransportDropped) {

@@ -4,6 +4,25 @@
 #include "wg/tai64n.h"
 
 namespace wgate::wg {
+namespace {
+
+DropReason DropReasonFor(HandshakeError e) {
+  switch (e) {
+    case HandshakeError::kNone:
+      return DropReason::kNone;
+    case HandshakeError::kReplayedTimestamp:
+      return DropReason::kReplayedInitiation;
+    case HandshakeError::kFlood:
+      return DropReason::kInitiationFlood;
+    case HandshakeError::kUnexpectedResponse:
+      return DropReason::kUnexpectedResponse;
+    case HandshakeError::kDecryptFailed:
+      break;
+  }
+  return DropReason::kHandshakeFailed;
+}
+
+}  // namespace
 
 Peer::Peer(DeviceContext* ctx, const PeerConfig& config)
     : ctx_(ctx),
@@ -68,7 +87,9 @@ void Peer::SetPresharedKey(const crypto::PresharedKey& psk) {
 void Peer::SetPersistentKeepalive(Duration interval, MonoTime now) {
   std::lock_guard lock(mu_);
   persistent_keepalive_ = interval;
-  timers_.AnyAuthenticatedPacketTraversal(now, interval);
+  // Like `wg set ... persistent-keepalive`, send one at once: a peer behind NAT then connects
+  // without waiting for traffic.
+  timers_.AnyAuthenticatedPacketTraversal(now - interval, interval);
 }
 
 void Peer::Rekeyed() {
@@ -92,10 +113,20 @@ std::shared_ptr<Keypair> Peer::UsableCurrentLocked(MonoTime now) const {
   return kp;
 }
 
-bool Peer::UpdateEndpointLocked(const SocketAddress& source) {
+bool Peer::AuthenticatedReceiveLocked(size_t bytes, const SocketAddress& source, MonoTime now) {
+  rx_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  timers_.AnyAuthenticatedPacketTraversal(now, persistent_keepalive_);
+  timers_.AnyAuthenticatedPacketReceived();
+  // Roaming: the endpoint follows the source of authenticated packets.
   if (endpoint_ == source) return false;
   endpoint_ = source;
   return true;
+}
+
+void Peer::AuthenticatedSendLocked(size_t bytes, MonoTime now) {
+  tx_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  timers_.AnyAuthenticatedPacketTraversal(now, persistent_keepalive_);
+  timers_.AnyAuthenticatedPacketSent();
 }
 
 void Peer::DropKeypairLocked(std::shared_ptr<Keypair>* slot) {
@@ -135,10 +166,8 @@ bool Peer::CreateInitiationLocked(const Now& now, bool retry, ControlMessage* ou
   Serialize(msg, out->bytes.data());
   out->size = kInitiationSize;
   cookies_.AddMacs(Bytes(out->bytes.data(), out->size), now.mono);
-  timers_.AnyAuthenticatedPacketTraversal(now.mono, persistent_keepalive_);
-  timers_.AnyAuthenticatedPacketSent();
+  AuthenticatedSendLocked(out->size, now.mono);
   timers_.HandshakeInitiated(now.mono, JitterLocked());
-  tx_bytes_.fetch_add(out->size, std::memory_order_relaxed);
   return true;
 }
 
@@ -148,9 +177,7 @@ bool Peer::CreateKeepaliveLocked(const Now& now, ControlMessage* out) {
   std::optional<uint64_t> counter = kp->ReserveCounter(ctx_->timings.reject_after_messages);
   if (!counter) return false;
   out->size = kp->Seal(*counter, {}, 0, Bytes(out->bytes.data(), out->bytes.size()));
-  timers_.AnyAuthenticatedPacketTraversal(now.mono, persistent_keepalive_);
-  timers_.AnyAuthenticatedPacketSent();
-  tx_bytes_.fetch_add(out->size, std::memory_order_relaxed);
+  AuthenticatedSendLocked(out->size, now.mono);
   return true;
 }
 
@@ -198,11 +225,9 @@ Peer::SendPlan Peer::PrepareSend(size_t packet_len, const Now& now, ControlMessa
   }
   plan.job.padded_len = PaddedSize(packet_len, ctx_->mtu);
   plan.job.counter = *counter;
-  timers_.AnyAuthenticatedPacketTraversal(now.mono, persistent_keepalive_);
-  timers_.AnyAuthenticatedPacketSent();
+  AuthenticatedSendLocked(plan.job.message_size(), now.mono);
   // Draw jitter only when the timer is armed: not one CSPRNG call per packet.
   if (packet_len > 0 && !timers_.new_handshake_armed()) timers_.DataSent(now.mono, JitterLocked());
-  tx_bytes_.fetch_add(plan.job.message_size(), std::memory_order_relaxed);
   // Rekey before the session wears out; only the initiator rekeys on time so that both sides do
   // not start handshakes at once.
   if (*counter > ctx_->timings.rekey_after_messages ||
@@ -216,28 +241,10 @@ Peer::SendPlan Peer::PrepareSend(size_t packet_len, const Now& now, ControlMessa
 void Peer::HandleInitiation(const InitiationStatic& partial, const Initiation& msg,
                             const SocketAddress& source, const Now& now, ReceivePlan* out) {
   std::lock_guard lock(mu_);
-  switch (handshake_.ConsumeInitiation(partial, msg, now.mono,
-                                       ctx_->timings.handshake_initiation_rate)) {
-    case HandshakeError::kNone:
-      break;
-    case HandshakeError::kReplayedTimestamp:
-      out->drop = DropReason::kReplayedInitiation;
-      break;
-    case HandshakeError::kFlood:
-      out->drop = DropReason::kInitiationFlood;
-      break;
-    default:
-      out->drop = DropReason::kHandshakeFailed;
-      break;
-  }
-  if (out->drop != DropReason::kNone) {
-    CountDrop(out->drop);
-    return;
-  }
-  rx_bytes_.fetch_add(kInitiationSize, std::memory_order_relaxed);
-  out->endpoint_changed = UpdateEndpointLocked(source);
-  timers_.AnyAuthenticatedPacketTraversal(now.mono, persistent_keepalive_);
-  timers_.AnyAuthenticatedPacketReceived();
+  HandshakeError err =
+      handshake_.ConsumeInitiation(partial, msg, now.mono, ctx_->timings.handshake_initiation_rate);
+  if (Dropped(DropReasonFor(err), out)) return;
+  out->endpoint_changed = AuthenticatedReceiveLocked(kInitiationSize, source, now.mono);
 
   ForgetHandshakeIndexLocked();
   uint32_t index = ctx_->indices.Allocate(this);
@@ -246,46 +253,27 @@ void Peer::HandleInitiation(const InitiationStatic& partial, const Initiation& m
   if (handshake_.CreateResponse(index, &resp)) keys = handshake_.DeriveSession();
   if (!keys) {
     ctx_->indices.Remove(index);
-    out->drop = DropReason::kHandshakeFailed;
-    CountDrop(out->drop);
+    Dropped(DropReason::kHandshakeFailed, out);
     return;
   }
   Serialize(resp, out->reply.bytes.data());
   out->reply.size = kResponseSize;
   cookies_.AddMacs(Bytes(out->reply.bytes.data(), out->reply.size), now.mono);
   out->reply_to = source;
-  tx_bytes_.fetch_add(kResponseSize, std::memory_order_relaxed);
-  timers_.AnyAuthenticatedPacketTraversal(now.mono, persistent_keepalive_);
-  timers_.AnyAuthenticatedPacketSent();
+  AuthenticatedSendLocked(kResponseSize, now.mono);
   InstallSessionLocked(*keys, now);
 }
 
 void Peer::HandleResponse(const Response& msg, const SocketAddress& source, const Now& now,
                           ReceivePlan* out) {
   std::lock_guard lock(mu_);
-  switch (handshake_.ConsumeResponse(ctx_->identity, msg)) {
-    case HandshakeError::kNone:
-      break;
-    case HandshakeError::kUnexpectedResponse:
-      out->drop = DropReason::kUnexpectedResponse;
-      break;
-    default:
-      out->drop = DropReason::kHandshakeFailed;
-      break;
-  }
-  std::optional<SessionKeys> keys;
-  if (out->drop == DropReason::kNone) {
-    keys = handshake_.DeriveSession();
-    if (!keys) out->drop = DropReason::kHandshakeFailed;
-  }
-  if (out->drop != DropReason::kNone) {
-    CountDrop(out->drop);
+  if (Dropped(DropReasonFor(handshake_.ConsumeResponse(ctx_->identity, msg)), out)) return;
+  std::optional<SessionKeys> keys = handshake_.DeriveSession();
+  if (!keys) {
+    Dropped(DropReason::kHandshakeFailed, out);
     return;
   }
-  rx_bytes_.fetch_add(kResponseSize, std::memory_order_relaxed);
-  out->endpoint_changed = UpdateEndpointLocked(source);
-  timers_.AnyAuthenticatedPacketTraversal(now.mono, persistent_keepalive_);
-  timers_.AnyAuthenticatedPacketReceived();
+  out->endpoint_changed = AuthenticatedReceiveLocked(kResponseSize, source, now.mono);
   InstallSessionLocked(*keys, now);
   timers_.HandshakeComplete();
   last_handshake_ = now.wall;
@@ -296,11 +284,8 @@ void Peer::HandleResponse(const Response& msg, const SocketAddress& source, cons
 
 void Peer::HandleCookieReply(const CookieReply& msg, const Now& now, ReceivePlan* out) {
   std::lock_guard lock(mu_);
-  if (!cookies_.ConsumeReply(msg, now.mono)) {
-    out->drop = DropReason::kInvalidCookieReply;
-    CountDrop(out->drop);
-  }
-  // The retransmit timer resends the initiation, now with mac2.
+  // On success the retransmit timer resends the initiation, now with mac2.
+  if (!cookies_.ConsumeReply(msg, now.mono)) Dropped(DropReason::kInvalidCookieReply, out);
 }
 
 void Peer::FinishReceive(const OpenJob& job, size_t datagram_size, bool is_keepalive,
@@ -309,15 +294,13 @@ void Peer::FinishReceive(const OpenJob& job, size_t datagram_size, bool is_keepa
   Keypair* kp = job.keypair.get();
   if (kp != keypairs_.current.get() && kp != keypairs_.previous.get() &&
       kp != keypairs_.next.get()) {
-    out->drop = DropReason::kKeypairExpired;  // erased while the packet was in flight
-  } else if (!kp->replay().Accept(job.counter, ctx_->timings.reject_after_messages)) {
-    out->drop = DropReason::kReplayed;
-  }
-  if (out->drop != DropReason::kNone) {
-    CountDrop(out->drop);
+    Dropped(DropReason::kKeypairExpired, out);  // erased while the packet was in flight
     return;
   }
-  rx_bytes_.fetch_add(datagram_size, std::memory_order_relaxed);
+  if (!kp->replay().Accept(job.counter, ctx_->timings.reject_after_messages)) {
+    Dropped(DropReason::kReplayed, out);
+    return;
+  }
   if (kp == keypairs_.next.get()) {
     // Key confirmation: the initiator has the new session; rotate it in.
     DropKeypairLocked(&keypairs_.previous);
@@ -327,10 +310,8 @@ void Peer::FinishReceive(const OpenJob& job, size_t datagram_size, bool is_keepa
     last_handshake_ = now.wall;
     out->session_ready = true;
   }
-  out->endpoint_changed = UpdateEndpointLocked(source);
+  out->endpoint_changed = AuthenticatedReceiveLocked(datagram_size, source, now.mono);
   out->is_keepalive = is_keepalive;
-  timers_.AnyAuthenticatedPacketTraversal(now.mono, persistent_keepalive_);
-  timers_.AnyAuthenticatedPacketReceived();
   if (!is_keepalive) timers_.DataReceived(now.mono);
   // The initiator rekeys shortly before REJECT_AFTER_TIME if it only receives, once per session.
   const auto& cur = keypairs_.current;

@@ -137,6 +137,13 @@ class Peer {
   TickPlan Tick(const Now& now);
 
   void CountDrop(DropReason r) { drops_[static_cast<size_t>(r)].fetch_add(1); }
+  // Counts `r` (if any) into `out`; true when it was a drop.
+  bool Dropped(DropReason r, ReceivePlan* out) {
+    if (r == DropReason::kNone) return false;
+    out->drop = r;
+    CountDrop(r);
+    return true;
+  }
 
   // All *Locked methods require mu_.
   bool CreateInitiationLocked(const Now& now, bool retry, ControlMessage* out);
@@ -145,7 +152,10 @@ class Peer {
   void DropKeypairLocked(std::shared_ptr<Keypair>* slot);
   void ForgetHandshakeIndexLocked();
   void ZeroKeyMaterialLocked();
-  bool UpdateEndpointLocked(const SocketAddress& source);
+  // Bookkeeping of every authenticated datagram received (returns whether the endpoint moved)
+  // and of every datagram sent.
+  bool AuthenticatedReceiveLocked(size_t bytes, const SocketAddress& source, MonoTime now);
+  void AuthenticatedSendLocked(size_t bytes, MonoTime now);
   std::shared_ptr<Keypair> UsableCurrentLocked(MonoTime now) const;
   Duration JitterLocked() const;
 
