@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ninja-build pkg-config clang libclang-rt-dev
-  libssl-dev libsodium-dev libnftables-dev libmnl-dev nlohmann-json3-dev
+  libssl-dev libsodium-dev libnftables-dev libmnl-dev nlohmann-json3-dev libc-ares-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # runtime of tests and demo: the kernel firewall, the independent WireGuard peer, traffic tools
   nftables iproute2 wireguard-go wireguard-tools iperf3 tcpdump curl python3 procps
