@@ -3,14 +3,33 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <new>
 #include <thread>
 #include <vector>
 
 #include "base/fake_clock.h"
+
+// Counts heap allocations made by the current thread while t_count_allocations is set, to check
+// that the packet path never allocates.
+namespace {
+thread_local bool t_count_allocations = false;
+thread_local int t_allocations = 0;
+}  // namespace
+void* operator new(size_t n) {
+  if (t_count_allocations) ++t_allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
 
 namespace wgate::wg {
 namespace {
@@ -734,6 +753,20 @@ TEST_F(TwoPeersTest, SplitPathOutOfOrderCompletion) {
     ASSERT_EQ(r.packet_size, packets[i].size());
     EXPECT_TRUE(std::equal(packets[i].begin(), packets[i].end(), plain[i].begin()));
   }
+}
+
+TEST_F(TwoPeersTest, PacketPathDoesNotAllocate) {
+  Connect();
+  Pump();
+  Buffer packet = Up(1000);
+  Buffer out(2000), plain(2000);
+  t_count_allocations = true;
+  Outbound o = client().dev->Encapsulate(packet, out, now());
+  Inbound i =
+      server().dev->Decapsulate(ConstBytes(out.data(), o.size), client().addr, plain, now());
+  t_count_allocations = false;
+  EXPECT_EQ(t_allocations, 0);
+  EXPECT_EQ(i.packet_size, packet.size());
 }
 
 TEST_F(TwoPeersTest, ConcurrentEncapsulateUsesDistinctCounters) {
