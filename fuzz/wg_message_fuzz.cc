@@ -1,5 +1,10 @@
 // libFuzzer target: the WireGuard message parsers take any bytes without crashing, accept exactly
 // the sizes and types of the whitepaper, and re-serialize what they accept byte for byte.
+//
+// Seeds (fuzz/corpus/wg_message_fuzz/) are the valid messages of wg_decapsulate_fuzz's seeds
+// without their 2-byte length prefix:
+//   for f in fuzz/corpus/wg_decapsulate_fuzz/*; do tail -c +3 $f >
+//   fuzz/corpus/wg_message_fuzz/${f##*/}; done
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

@@ -769,6 +769,23 @@ TEST_F(TwoPeersTest, PacketPathDoesNotAllocate) {
   EXPECT_EQ(i.packet_size, packet.size());
 }
 
+TEST_F(TwoPeersTest, EncapsulateAndDecapsulateInPlace) {
+  Connect();
+  Pump();
+  Buffer packet = Up(333);
+  // The engine reads the tunnel packet straight after room for the header, then seals in place.
+  Buffer buf(client().dev->MaxEncapsulatedSize(packet.size()));
+  std::copy(packet.begin(), packet.end(), buf.begin() + kTransportHeaderSize);
+  Outbound o = client().dev->Encapsulate(
+      ConstBytes(buf.data() + kTransportHeaderSize, packet.size()), buf, now());
+  ASSERT_EQ(o.size, buf.size());
+  // ... and the receiver opens in place: the packet lands right after the header.
+  Inbound i = server().dev->Decapsulate(
+      buf, client().addr, Bytes(buf.data() + kTransportHeaderSize, buf.size() - 16), now());
+  ASSERT_EQ(i.packet_size, packet.size());
+  EXPECT_TRUE(std::equal(packet.begin(), packet.end(), buf.begin() + kTransportHeaderSize));
+}
+
 TEST_F(TwoPeersTest, ConcurrentEncapsulateUsesDistinctCounters) {
   Connect();
   Pump();
