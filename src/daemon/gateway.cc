@@ -269,7 +269,8 @@ Status Gateway::BringUp(const Plan& plan) {
   for (const HookFailure& f : RunHooks("PreUp", plan.config.interface.pre_up, plan.interface)) {
     status_.warnings.push_back(f.ToString());
   }
-  if (Status s = deps_.engine->Start(plan.interface, plan.config, plan.fwmark, plan.endpoint);
+  if (Status s =
+          deps_.engine->Start(plan.interface, plan.config, plan.fwmark, plan.endpoint, plan.mtu);
       !s.ok())
     return s;
   if (Status s = ConfigureRouting(plan); !s.ok()) return s;

@@ -56,9 +56,10 @@ class TunnelEngine {
  public:
   virtual ~TunnelEngine() = default;
   // Creates interface `name` and runs the protocol with `config`'s keys and peers, its UDP socket
-  // marked with `fwmark`; `endpoint` replaces the first peer's (possibly hostname) endpoint.
+  // marked with `fwmark`; `endpoint` replaces the server peer's (possibly hostname) endpoint;
+  // `mtu` is the interface's (the engine pads to it).
   virtual Status Start(const std::string& name, const config::WgConfig& config, uint32_t fwmark,
-                       const SocketAddress& endpoint) = 0;
+                       const SocketAddress& endpoint, uint32_t mtu) = 0;
   // Stops the protocol and removes the interface. Idempotent.
   virtual void Stop() = 0;
   virtual TunnelHealth Health() = 0;

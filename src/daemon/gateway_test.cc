@@ -21,7 +21,8 @@ class FakeEngine : public TunnelEngine {
  public:
   explicit FakeEngine(netlink::FakeRouteNetlink* net) : net_(net) {}
   Status Start(const std::string& name, const config::WgConfig& config, uint32_t fwmark,
-               const SocketAddress& endpoint) override {
+               const SocketAddress& endpoint, uint32_t mtu) override {
+    this->mtu = mtu;
     ++starts;
     if (fail_next) {
       fail_next = false;
@@ -46,6 +47,7 @@ class FakeEngine : public TunnelEngine {
   bool fail_next = false;
   bool running = false;
   uint32_t fwmark = 0;
+  uint32_t mtu = 0;
   SocketAddress endpoint;
   size_t peers = 0;
   std::optional<WallTime> handshake;
@@ -184,6 +186,7 @@ TEST_F(GatewayTest, ValidConfigBringsTheTunnelUpInOrder) {
   // Address, MTU from the uplink (1500 - 80), policy routing as wg-quick.
   ASSERT_TRUE(net_.GetLink("wg0").ok());
   EXPECT_EQ(net_.GetLink("wg0")->mtu, 1420u);
+  EXPECT_EQ(engine_.mtu, 1420u);
   EXPECT_TRUE(net_.GetLink("wg0")->up());
   EXPECT_EQ(net_.ListAddresses("wg0")->size(), 1u);
   EXPECT_TRUE(HasRule("from all lookup main suppress_prefixlength 0 pref 32002"))

@@ -1,0 +1,266 @@
+#include "daemon/run.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "base/unique_fd.h"
+#include "daemon/control.h"
+#include "daemon/marked_resolver.h"
+#include "firewall/nftables_backend.h"
+#include "netlink/kernel_route_netlink.h"
+
+namespace wgate::daemon {
+
+namespace {
+
+// Reloads wait for the config file to be quiet this long (editors write in several steps).
+constexpr auto kReloadDebounce = std::chrono::milliseconds(300);
+
+UniqueFd MakeTimer(std::chrono::milliseconds first, std::chrono::milliseconds interval) {
+  UniqueFd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  itimerspec spec{};
+  spec.it_value.tv_sec = first.count() / 1000;
+  spec.it_value.tv_nsec = (first.count() % 1000) * 1000000 + 1;
+  spec.it_interval.tv_sec = interval.count() / 1000;
+  spec.it_interval.tv_nsec = (interval.count() % 1000) * 1000000;
+  ::timerfd_settime(fd.get(), 0, &spec, nullptr);
+  return fd;
+}
+
+void Drain(int fd) {
+  char buf[4096];
+  while (::read(fd, buf, sizeof buf) > 0) {
+  }
+}
+
+// Watches the directory of the config file (the file may not exist yet, or be replaced).
+class ConfigWatch {
+ public:
+  void Watch(const std::string& path) {
+    if (path == path_) return;
+    path_ = path;
+    fd_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    name_ = slash == std::string::npos ? path : path.substr(slash + 1);
+    if (::inotify_add_watch(fd_.get(), dir.c_str(),
+                            IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB) < 0) {
+      LogWarn(StrCat("cannot watch ", dir, " for config changes (", std::strerror(errno),
+                     "); send SIGHUP to reload"));
+    }
+  }
+  int fd() const { return fd_.get(); }
+  // True when an event concerned the config file.
+  bool Changed() {
+    alignas(inotify_event) char buf[4096];
+    bool hit = false;
+    ssize_t n;
+    while ((n = ::read(fd_.get(), buf, sizeof buf)) > 0) {
+      for (char* p = buf; p < buf + n;) {
+        auto* e = reinterpret_cast<inotify_event*>(p);
+        if (e->len && name_ == e->name) hit = true;
+        p += sizeof(inotify_event) + e->len;
+      }
+    }
+    return hit;
+  }
+
+ private:
+  UniqueFd fd_;
+  std::string path_, name_;
+};
+
+}  // namespace
+
+int RunDaemon(const RunOptions& options) {
+  // 1. Lockdown, before the environment or any file is read.
+  auto backend = firewall::NftablesBackend::Create();
+  std::optional<firewall::Firewall> fw;
+  if (backend.ok()) {
+    fw.emplace(**backend);
+  } else {
+    LogError("nftables unavailable: " + backend.error().message());
+  }
+  auto net = netlink::KernelRouteNetlink::Create();
+  if (!net.ok()) {
+    LogError("netlink: " + net.error().message());
+    if (!fw) return 3;
+  }
+  std::unique_ptr<TunnelEngine> engine = options.make_engine();
+  ResolvConf resolv(options.resolv_conf, options.resolv_backup);
+  MarkedResolver resolver;
+  SystemClock clock;
+  if (!net.ok()) {
+    // Without netlink there is no gateway, but the lockdown must still go in.
+    Status s = fw->Apply(firewall::RulesetSpec{});
+    LogError(s.ok() ? "locked down; cannot go further without netlink" : s.error().message());
+    return 3;
+  }
+  Gateway gw({fw ? &*fw : nullptr, net->get(), engine.get(), &resolv, &resolver, &clock});
+  if (Status s = gw.Lockdown(); !s.ok()) {
+    LogError(s.error().message());
+    return 3;
+  }
+  LogInfo("lockdown in place: nothing leaves this namespace except through the tunnel");
+
+  // Signals become events; the default actions would skip the orderly stop.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  UniqueFd sigfd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+
+  auto control_path = ControlSocketPath(options.control_dir);
+  if (!control_path.ok()) {
+    LogError(control_path.error().message());
+    return 3;
+  }
+  auto control = ControlServer::Listen(*control_path);
+  if (!control.ok()) {
+    LogError(control.error().message());
+    return 3;
+  }
+
+  // 2-7. Read the environment and the config, connect or stay blocked.
+  config::Environment env = config::WgateEnvironment(options.envp);
+  gw.Load(options.config_flag, env);
+
+  ConfigWatch watch;
+  watch.Watch(gw.config_path());
+  UniqueFd ticker = MakeTimer(options.tick, options.tick);
+  UniqueFd reload_timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  auto monitor = (*net)->WatchLinks();
+  if (!monitor.ok()) LogWarn("cannot watch links: " + monitor.error().message());
+
+  bool running = true;
+  int exit_code = 0;
+  auto reload = [&](const char* why) {
+    LogInfo(StrCat("reloading the config (", why, ")"));
+    gw.Load(options.config_flag, config::WgateEnvironment(options.envp));
+    watch.Watch(gw.config_path());
+  };
+  while (running) {
+    std::vector<pollfd> fds = {
+        {sigfd.get(), POLLIN, 0},        {control->fd(), POLLIN, 0},
+        {watch.fd(), POLLIN, 0},         {ticker.get(), POLLIN, 0},
+        {reload_timer.get(), POLLIN, 0}, {monitor.ok() ? (*monitor)->fd() : -1, POLLIN, 0}};
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      LogError(StrCat("poll: ", std::strerror(errno)));
+      break;
+    }
+    if (fds[0].revents) {
+      signalfd_siginfo si;
+      while (::read(sigfd.get(), &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+          reload("SIGHUP");
+        } else {
+          std::string name = si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT";
+          gw.Stop("stopped by " + name + "; the lockdown stays");
+          running = false;
+        }
+      }
+    }
+    if (running && fds[1].revents) {
+      control->ServeOne([&](std::string_view request) -> std::string {
+        if (request == "status") return StatusToJson(gw.status()).dump();
+        if (request == "ping") return "{}";
+        if (request == "down") {
+          gw.Stop("stopped by `wgate down`; the lockdown stays");
+          running = false;
+          return nlohmann::json{{"ok", true},
+                                {"message", "tunnel down; the namespace stays locked"}}
+              .dump();
+        }
+        if (request == "down --unblock") {
+          Status s = gw.Unblock();
+          running = false;
+          return nlohmann::json{
+              {"ok", s.ok()},
+              {"message", s.ok() ? "tunnel down and the namespace UNBLOCKED: traffic now leaves "
+                                   "without the tunnel"
+                                 : s.error().message()}}
+              .dump();
+        }
+        return nlohmann::json{{"ok", false},
+                              {"message", "unknown request \"" + std::string(request) + "\""}}
+            .dump();
+      });
+    }
+    if (running && fds[2].revents && watch.Changed()) {
+      itimerspec once{};
+      once.it_value.tv_nsec =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(kReloadDebounce).count();
+      ::timerfd_settime(reload_timer.get(), 0, &once, nullptr);
+    }
+    if (running && fds[4].revents) {
+      Drain(reload_timer.get());
+      reload("the config file changed");
+    }
+    bool tick = fds[3].revents != 0;
+    if (fds[3].revents) Drain(ticker.get());
+    if (running && monitor.ok() && fds[5].revents) {
+      auto events = (*monitor)->ReadEvents();
+      if (events.ok()) {
+        for (const netlink::LinkEvent& e : *events) {
+          tick |= e.kind != netlink::LinkEvent::Kind::kNew || e.link.name == gw.status().interface;
+        }
+      }
+    }
+    if (running && tick) gw.Tick();
+  }
+  LogInfo("stopped");
+  return exit_code;
+}
+
+Status UnblockNamespace(const std::string& resolv_conf, const std::string& resolv_backup) {
+  Status result = Ok();
+  auto keep_first = [&](Status s) {
+    if (!s.ok() && result.ok()) result = s;
+  };
+  if (auto backend = firewall::NftablesBackend::Create(); backend.ok()) {
+    firewall::Firewall fw(**backend);
+    keep_first(fw.RemoveAll());
+  }
+  if (auto net = netlink::KernelRouteNetlink::Create(); net.ok()) {
+    for (IpAddress::Family family : {IpAddress::Family::kV4, IpAddress::Family::kV6}) {
+      auto rules = (*net)->ListRules(family);
+      if (!rules.ok()) continue;
+      for (const netlink::Rule& r : *rules) {
+        if (r.priority && *r.priority >= kRulePriorityReplies &&
+            *r.priority <= kRulePriorityTunnel) {
+          keep_first((*net)->DeleteRule(r));
+        }
+      }
+    }
+    if (auto tables = (*net)->TablesInUse(); tables.ok()) {
+      for (uint32_t t : *tables) {
+        for (IpAddress::Family family : {IpAddress::Family::kV4, IpAddress::Family::kV6}) {
+          auto routes = (*net)->ListRoutes(family, t);
+          if (!routes.ok()) continue;
+          for (const netlink::Route& r : *routes) {
+            if (r.is_default() && r.type == netlink::RouteType::kBlackhole)
+              keep_first((*net)->DeleteRoute(r));
+          }
+        }
+      }
+    }
+  }
+  ResolvConf resolv(resolv_conf, resolv_backup);
+  keep_first(resolv.Restore());
+  return result;
+}
+
+}  // namespace wgate::daemon
