@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -65,6 +66,18 @@ class NetlinkNetnsTest : public ::testing::Test {
     return fd;
   }
 
+  // A second namespace joined to ours by a veth pair: `dev` here, veth1 there, both up; nullptr
+  // when that fails.
+  std::unique_ptr<netns::Namespace> Peer(const std::string& dev) {
+    Result<std::unique_ptr<netns::Namespace>> peer = netns::Namespace::Create("nlpeer");
+    EXPECT_TRUE(peer) << peer.error().message();
+    if (!peer) return nullptr;
+    Status veth = netns::AddVeth(*ns_, dev, **peer, "veth1");
+    EXPECT_TRUE(veth) << veth.error().message();
+    if (!veth) return nullptr;
+    return std::move(*peer);
+  }
+
   // `ip -j -n NS args...` parsed.
   json IpJson(const std::vector<std::string>& args) {
     std::vector<std::string> full = {"-j"};
@@ -85,8 +98,8 @@ class NetlinkNetnsTest : public ::testing::Test {
 };
 
 TEST_F(NetlinkNetnsTest, LinkUpDownAndMtuOnVethAndTun) {
-  std::unique_ptr<netns::Namespace> peer = *netns::Namespace::Create("nlpeer");
-  ASSERT_TRUE(netns::AddVeth(*ns_, "veth0", *peer, "veth1"));
+  std::unique_ptr<netns::Namespace> peer = Peer("veth0");
+  ASSERT_NE(peer, nullptr);
   UniqueFd tun = Tun("tun0");
 
   for (const char* dev : {"veth0", "tun0"}) {
@@ -283,8 +296,8 @@ TEST_F(NetlinkNetnsTest, RoutesInMainAndNumberedTables) {
   EXPECT_EQ(*tables, (std::vector<uint32_t>{100, kTableDefault, kTableMain, 51820}));
 
   // Replace moves the default of table 51820 to another device.
-  std::unique_ptr<netns::Namespace> peer = *netns::Namespace::Create("nlpeer");
-  ASSERT_TRUE(netns::AddVeth(*ns_, "veth0", *peer, "veth1"));
+  std::unique_ptr<netns::Namespace> peer = Peer("veth0");
+  ASSERT_NE(peer, nullptr);
   ASSERT_TRUE(nl_->ReplaceRoute(DevRoute("0.0.0.0/0", "veth0", 51820)));
   t = IpJson({"-4", "route", "show", "table", "51820"});
   ASSERT_EQ(t.size(), 1u) << t.dump();
@@ -309,8 +322,8 @@ TEST_F(NetlinkNetnsTest, RoutesInMainAndNumberedTables) {
 }
 
 TEST_F(NetlinkNetnsTest, FindsTheUplinkAndRoutesTheEndpointThroughIt) {
-  std::unique_ptr<netns::Namespace> peer = *netns::Namespace::Create("nlpeer");
-  ASSERT_TRUE(netns::AddVeth(*ns_, "eth0", *peer, "veth1"));
+  std::unique_ptr<netns::Namespace> peer = Peer("eth0");
+  ASSERT_NE(peer, nullptr);
   Result<Uplink> none = nl_->FindUplink();
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().sys_errno(), ENETUNREACH);
@@ -501,6 +514,24 @@ TEST_F(NetlinkNetnsTest, MonitorReportsLinksDeletedFromOutside) {
   Ip({"link", "del", "wgn1"});
   EXPECT_TRUE(AwaitLinkEvent(**monitor, LinkEvent::Kind::kDeleted, "wgn1"));
   EXPECT_FALSE(*nl_->LinkExists("wgn1"));
+}
+
+TEST_F(NetlinkNetnsTest, MonitorReportsDroppedNotifications) {
+  Result<std::unique_ptr<LinkMonitor>> monitor = nl_->WatchLinks();
+  ASSERT_TRUE(monitor) << monitor.error().message();
+  const int tiny = 1;  // the kernel rounds it up to its minimum, a few notifications
+  ASSERT_EQ(setsockopt((*monitor)->fd(), SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny)), 0);
+  UniqueFd tun = Tun("wgn0");
+  for (uint32_t mtu = 1300; mtu < 1400; ++mtu) ASSERT_TRUE(nl_->SetMtu("wgn0", mtu));
+
+  Result<std::vector<LinkEvent>> events = (*monitor)->ReadEvents();
+  ASSERT_TRUE(events) << events.error().message();
+  bool overrun = false;
+  for (const LinkEvent& e : *events) overrun |= e.kind == LinkEvent::Kind::kOverrun;
+  EXPECT_TRUE(overrun) << events->size() << " events and no overrun";
+  // After an overrun the monitor keeps working.
+  tun.reset();
+  EXPECT_TRUE(AwaitLinkEvent(**monitor, LinkEvent::Kind::kDeleted, "wgn0"));
 }
 
 }  // namespace
