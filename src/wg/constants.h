@@ -47,6 +47,18 @@ struct Timings {
   uint64_t rekey_after_messages = kRekeyAfterMessages;
   uint64_t reject_after_messages = kRejectAfterMessages;
 
+  // Every duration divided by `divisor` (message limits unchanged): what a test-only engine
+  // flag uses to cross rekey and reject times in seconds instead of minutes.
+  Timings ScaledDown(int divisor) const {
+    Timings t = *this;
+    for (Duration* d : {&t.rekey_after_time, &t.reject_after_time, &t.rekey_attempt_time,
+                        &t.rekey_timeout, &t.rekey_timeout_jitter_max, &t.keepalive_timeout,
+                        &t.cookie_refresh_time, &t.handshake_initiation_rate}) {
+      *d /= divisor;
+    }
+    return t;
+  }
+
   // Retransmissions allowed before giving up: REKEY_ATTEMPT_TIME / REKEY_TIMEOUT (18 by default).
   int64_t max_timer_handshakes() const { return rekey_attempt_time / rekey_timeout; }
   // Key material is erased after this long without a new handshake (3 x REJECT_AFTER_TIME).

@@ -115,6 +115,8 @@ class Device {
   // public key is removed (a peer cannot be ourselves).
   void SetPrivateKey(const crypto::PrivateKey& key);
   const crypto::PublicKey& public_key() const { return ctx_.identity.public_key; }
+  // For the UAPI's get=1; never log it.
+  const crypto::PrivateKey& private_key() const { return ctx_.identity.private_key; }
   void SetPeerEndpoint(Peer* peer, const SocketAddress& endpoint);
   void SetPeerPresharedKey(Peer* peer, const crypto::PresharedKey& psk);
   void SetPeerPersistentKeepalive(Peer* peer, Duration interval, MonoTime now);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -812,6 +813,44 @@ TEST_F(TwoPeersTest, ConcurrentEncapsulateUsesDistinctCounters) {
     }
   }
   EXPECT_EQ(server().tunnel.size() - delivered, size_t{kThreads * kPerThread});
+}
+
+TEST_F(TwoPeersTest, ConcurrentSplitDecapsulate) {
+  Connect();
+  Pump();
+  constexpr int kThreads = 4, kPerThread = 300;
+  std::vector<Buffer> datagrams;
+  Buffer packet = Up(200);
+  for (int i = 0; i < kThreads * kPerThread; ++i) {
+    Buffer o(300);
+    o.resize(client().dev->Encapsulate(packet, o, now()).size);
+    datagrams.push_back(std::move(o));
+  }
+  std::atomic<int> delivered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Buffer plain(300);
+      for (int i = t; i < kThreads * kPerThread; i += kThreads) {
+        const Buffer& d = datagrams[i];
+        Inbound r = server().dev->PrepareDecapsulate(d, client().addr, now());
+        bool ok = Device::Open(r.job, d, plain.data());
+        r = server().dev->FinishDecapsulate(std::move(r), ok,
+                                            ConstBytes(plain.data(), d.size() - 32), d.size(),
+                                            client().addr, now());
+        if (r.packet_size == packet.size()) ++delivered;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(delivered.load(), kThreads * kPerThread);
+  EXPECT_EQ(server().peer->stats().drop(DropReason::kReplayed), 0u);
+}
+
+TEST_F(TwoPeersTest, PeerExposesConfigForUapi) {
+  EXPECT_EQ(client().peer->preshared_key(), psk_);
+  EXPECT_EQ(client().dev->private_key(), client().key);
+  EXPECT_EQ(client().dev->AllowedIpsOf(client().peer).size(), 2u);
 }
 
 TEST_F(TwoPeersTest, ShortenedTimingsAreHonoured) {

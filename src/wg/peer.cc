@@ -49,6 +49,11 @@ Duration Peer::persistent_keepalive() const {
   return persistent_keepalive_;
 }
 
+crypto::PresharedKey Peer::preshared_key() const {
+  std::lock_guard lock(mu_);
+  return handshake_.preshared_key();
+}
+
 PeerStats Peer::stats() const {
   PeerStats s;
   s.rx_bytes = rx_bytes_.load(std::memory_order_relaxed);

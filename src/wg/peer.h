@@ -86,6 +86,8 @@ class Peer {
   const crypto::PublicKey& public_key() const { return public_key_; }
   std::optional<SocketAddress> endpoint() const;
   Duration persistent_keepalive() const;
+  // For the UAPI's get=1; never log it.
+  crypto::PresharedKey preshared_key() const;
   PeerStats stats() const;
   // The earliest timer deadline of this peer (for an engine that sleeps between ticks).
   std::optional<MonoTime> NextDeadline() const;

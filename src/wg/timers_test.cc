@@ -14,6 +14,31 @@ class TimersTest : public ::testing::Test {
   MonoTime t0_ = MonoTime{} + 1000h;
 };
 
+TEST(TimingsTest, DefaultsAreTheSpecValues) {
+  Timings t;
+  EXPECT_EQ(t.rekey_after_time, 120s);
+  EXPECT_EQ(t.reject_after_time, 180s);
+  EXPECT_EQ(t.rekey_attempt_time, 90s);
+  EXPECT_EQ(t.rekey_timeout, 5s);
+  EXPECT_EQ(t.keepalive_timeout, 10s);
+  EXPECT_EQ(t.handshake_initiation_rate, 20ms);
+  EXPECT_EQ(t.max_timer_handshakes(), 18);
+  EXPECT_EQ(t.zero_key_material_after(), 540s);
+  EXPECT_EQ(t.rekey_after_time_on_receive(), 165s);
+  EXPECT_EQ(t.new_handshake_after_silence(), 15s);
+  EXPECT_EQ(t.rekey_after_messages, uint64_t{1} << 60);
+  EXPECT_EQ(t.reject_after_messages, ~uint64_t{0} - 8192);
+}
+
+TEST(TimingsTest, ScaledDownKeepsRatios) {
+  Timings t = Timings{}.ScaledDown(10);
+  EXPECT_EQ(t.rekey_after_time, 12s);
+  EXPECT_EQ(t.reject_after_time, 18s);
+  EXPECT_EQ(t.rekey_timeout, 500ms);
+  EXPECT_EQ(t.max_timer_handshakes(), 18);
+  EXPECT_EQ(t.rekey_after_messages, kRekeyAfterMessages);
+}
+
 TEST_F(TimersTest, NothingArmedNothingDue) {
   EXPECT_FALSE(timers_.Expire(t0_ + 1000h).any());
   EXPECT_FALSE(timers_.NextDeadline());
