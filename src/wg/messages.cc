@@ -1,22 +1,24 @@
 #include "wg/messages.h"
 
+#include <concepts>
 #include <cstring>
+#include <type_traits>
 
 namespace wgate::wg {
 namespace {
 
-// Sequential reader/writer over a message whose size was already checked.
+// Field-by-field readers and writers share one field list per message (Fields below), so that
+// parsing and serializing cannot disagree about the layout. Sizes were checked beforehand.
 class Reader {
  public:
   explicit Reader(const uint8_t* p) : p_(p) {}
-  uint32_t U32() {
-    uint32_t v = LoadLe32(p_);
+  void U32(uint32_t& v) {
+    v = LoadLe32(p_);
     p_ += 4;
-    return v;
   }
   template <size_t N>
-  void Read(std::array<uint8_t, N>* out) {
-    std::memcpy(out->data(), p_, N);
+  void Array(std::array<uint8_t, N>& a) {
+    std::memcpy(a.data(), p_, N);
     p_ += N;
   }
 
@@ -32,8 +34,8 @@ class Writer {
     p_ += 4;
   }
   template <size_t N>
-  void Write(const std::array<uint8_t, N>& in) {
-    std::memcpy(p_, in.data(), N);
+  void Array(const std::array<uint8_t, N>& a) {
+    std::memcpy(p_, a.data(), N);
     p_ += N;
   }
 
@@ -41,7 +43,52 @@ class Writer {
   uint8_t* p_;
 };
 
-bool Is(ConstBytes d, MessageType t) { return ClassifyMessage(d) == t; }
+// M is the message or the const message (Writer).
+template <typename Io, typename M>
+requires std::same_as<std::remove_const_t<M>, Initiation>
+void Fields(Io& io, M& m) {
+  io.U32(m.sender_index);
+  io.Array(m.ephemeral);
+  io.Array(m.encrypted_static);
+  io.Array(m.encrypted_timestamp);
+  io.Array(m.mac1);
+  io.Array(m.mac2);
+}
+
+template <typename Io, typename M>
+requires std::same_as<std::remove_const_t<M>, Response>
+void Fields(Io& io, M& m) {
+  io.U32(m.sender_index);
+  io.U32(m.receiver_index);
+  io.Array(m.ephemeral);
+  io.Array(m.encrypted_nothing);
+  io.Array(m.mac1);
+  io.Array(m.mac2);
+}
+
+template <typename Io, typename M>
+requires std::same_as<std::remove_const_t<M>, CookieReply>
+void Fields(Io& io, M& m) {
+  io.U32(m.receiver_index);
+  io.Array(m.nonce);
+  io.Array(m.encrypted_cookie);
+}
+
+template <typename M>
+std::optional<M> ParseAs(ConstBytes d, MessageType type) {
+  if (ClassifyMessage(d) != type) return std::nullopt;
+  Reader r(d.data() + 4);
+  M m;
+  Fields(r, m);
+  return m;
+}
+
+template <typename M>
+void SerializeAs(const M& m, MessageType type, uint8_t* out) {
+  StoreLe32(out, static_cast<uint32_t>(type));
+  Writer w(out + 4);
+  Fields(w, m);
+}
 
 }  // namespace
 
@@ -65,74 +112,32 @@ std::optional<MessageType> ClassifyMessage(ConstBytes d) {
 }
 
 std::optional<Initiation> ParseInitiation(ConstBytes d) {
-  if (!Is(d, MessageType::kInitiation)) return std::nullopt;
-  Reader r(d.data() + 4);
-  Initiation m;
-  m.sender_index = r.U32();
-  r.Read(&m.ephemeral);
-  r.Read(&m.encrypted_static);
-  r.Read(&m.encrypted_timestamp);
-  r.Read(&m.mac1);
-  r.Read(&m.mac2);
-  return m;
+  return ParseAs<Initiation>(d, MessageType::kInitiation);
 }
 
 std::optional<Response> ParseResponse(ConstBytes d) {
-  if (!Is(d, MessageType::kResponse)) return std::nullopt;
-  Reader r(d.data() + 4);
-  Response m;
-  m.sender_index = r.U32();
-  m.receiver_index = r.U32();
-  r.Read(&m.ephemeral);
-  r.Read(&m.encrypted_nothing);
-  r.Read(&m.mac1);
-  r.Read(&m.mac2);
-  return m;
+  return ParseAs<Response>(d, MessageType::kResponse);
 }
 
 std::optional<CookieReply> ParseCookieReply(ConstBytes d) {
-  if (!Is(d, MessageType::kCookieReply)) return std::nullopt;
-  Reader r(d.data() + 4);
-  CookieReply m;
-  m.receiver_index = r.U32();
-  r.Read(&m.nonce);
-  r.Read(&m.encrypted_cookie);
-  return m;
+  return ParseAs<CookieReply>(d, MessageType::kCookieReply);
 }
 
 std::optional<TransportHeader> ParseTransportHeader(ConstBytes d) {
-  if (!Is(d, MessageType::kTransport)) return std::nullopt;
+  if (ClassifyMessage(d) != MessageType::kTransport) return std::nullopt;
   return TransportHeader{LoadLe32(d.data() + 4), LoadLe64(d.data() + 8)};
 }
 
 void Serialize(const Initiation& m, uint8_t out[kInitiationSize]) {
-  Writer w(out);
-  w.U32(static_cast<uint32_t>(MessageType::kInitiation));
-  w.U32(m.sender_index);
-  w.Write(m.ephemeral);
-  w.Write(m.encrypted_static);
-  w.Write(m.encrypted_timestamp);
-  w.Write(m.mac1);
-  w.Write(m.mac2);
+  SerializeAs(m, MessageType::kInitiation, out);
 }
 
 void Serialize(const Response& m, uint8_t out[kResponseSize]) {
-  Writer w(out);
-  w.U32(static_cast<uint32_t>(MessageType::kResponse));
-  w.U32(m.sender_index);
-  w.U32(m.receiver_index);
-  w.Write(m.ephemeral);
-  w.Write(m.encrypted_nothing);
-  w.Write(m.mac1);
-  w.Write(m.mac2);
+  SerializeAs(m, MessageType::kResponse, out);
 }
 
 void Serialize(const CookieReply& m, uint8_t out[kCookieReplySize]) {
-  Writer w(out);
-  w.U32(static_cast<uint32_t>(MessageType::kCookieReply));
-  w.U32(m.receiver_index);
-  w.Write(m.nonce);
-  w.Write(m.encrypted_cookie);
+  SerializeAs(m, MessageType::kCookieReply, out);
 }
 
 void Serialize(const TransportHeader& h, uint8_t out[kTransportHeaderSize]) {
