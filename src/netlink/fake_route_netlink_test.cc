@@ -249,5 +249,16 @@ TEST_F(FakeRouteNetlinkTest, MonitorSeesLinksGoAndCome) {
   EXPECT_EQ(nl_.WatchLinks().error().message(), "RTNLGRP_LINK subscribe: Operation not permitted");
 }
 
+TEST(FakeRouteNetlinkLifetimeTest, MonitorMayOutliveTheFake) {
+  std::unique_ptr<LinkMonitor> monitor;
+  {
+    FakeRouteNetlink nl;
+    monitor = std::move(*nl.WatchLinks());
+    nl.AddLink("wg0");
+  }
+  EXPECT_EQ(monitor->ReadEvents()->size(), 1u);
+  EXPECT_TRUE(monitor->ReadEvents()->empty());
+}
+
 }  // namespace
 }  // namespace wgate::netlink

@@ -205,6 +205,20 @@ Status KernelRouteNetlink::WriteRoute(RouteWrite op, const Route& route) {
     if (!link) return link.error();
     r.ifindex = link->index;
   }
+  if (op == RouteWrite::kDelete && r.dst.addr.is_v6() && !r.metric) {
+    // IPv6 deletes ignore the route type: `ip -6 route del blackhole default` removes the
+    // lowest-metric default, whatever its type. Name the metric of the route really meant.
+    Result<std::vector<Route>> routes = ListRoutes(IpAddress::Family::kV6, r.table);
+    if (!routes) return routes.error().Wrap(what);
+    for (const Route& o : *routes) {
+      if (o.dst.Network() == r.dst.Network() && o.type == r.type &&
+          (r.ifindex == 0 || o.ifindex == r.ifindex) && (!r.gateway || o.gateway == r.gateway)) {
+        r.metric = o.metric;
+        break;
+      }
+    }
+    if (!r.metric) return Error::FromErrno(what, ESRCH);
+  }
   RequestBuffer buf;
   return Change(BuildRoute(buf.span(), op, r), what);
 }

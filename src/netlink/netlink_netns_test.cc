@@ -379,6 +379,21 @@ TEST_F(NetlinkNetnsTest, FindsTheUplinkAndRoutesTheEndpointThroughIt) {
 
   // The no-firewall fallback shadows the uplink's defaults without deleting them; the LAN still
   // answers.
+  // A v6 blackhole with a worse metric than the real default, deleted without naming its metric:
+  // the kernel alone would delete the real default instead (v6 deletes ignore the type).
+  Route worse_blackhole;
+  worse_blackhole.dst = P("::/0");
+  worse_blackhole.type = RouteType::kBlackhole;
+  worse_blackhole.metric = 2000;
+  ASSERT_TRUE(nl_->AddRoute(worse_blackhole));
+  worse_blackhole.metric.reset();
+  ASSERT_TRUE(nl_->DeleteRoute(worse_blackhole));
+  json defaults6 = IpJson({"-6", "route", "show", "default"});
+  ASSERT_EQ(defaults6.size(), 1u) << defaults6.dump();
+  EXPECT_EQ(defaults6[0]["gateway"], "fd00:1::1");
+  EXPECT_EQ(nl_->DeleteRoute(worse_blackhole).error().message(),
+            "RTM_DELROUTE blackhole ::/0: No such process");
+
   ASSERT_TRUE(nl_->InstallBlackholeDefaults(kTableMain));
   for (const char* dst : {"203.0.113.5", "fd00:99::5"}) {
     Result<RouteLookup> dropped = nl_->LookupRoute(A(dst), 51820);

@@ -63,7 +63,7 @@ class RouteNetlink {
   // (`ip route prepend`). EEXIST only when an identical route is there.
   virtual Status PrependRoute(const Route& route) = 0;
   // Deletes the first route of the table matching dst and type, and dev, gateway and metric where
-  // set. ESRCH when none does.
+  // set. ESRCH when none does; ENODEV when dev does not exist (its routes went with it).
   virtual Status DeleteRoute(const Route& route) = 0;
   // The routes of one table (kTableMain, or a number; 0 for every table), one family. Cached
   // clones are left out.
