@@ -217,6 +217,11 @@ TEST_F(FakeRouteNetlinkTest, BlackholeFallbackCoversEveryTable) {
   // The LAN still answers; the uplink's defaults are kept, shadowed.
   EXPECT_EQ(nl_.LookupRoute(A("192.0.2.9"), std::nullopt)->dev, "eth0");
   EXPECT_EQ(nl_.DefaultRoutes(IpAddress::Family::kV4)->size(), 1u);
+
+  for (uint32_t t : *tables) ASSERT_TRUE(nl_.RemoveBlackholeDefaults(t));
+  for (uint32_t t : *tables) ASSERT_TRUE(nl_.RemoveBlackholeDefaults(t));  // idempotent
+  EXPECT_EQ(nl_.LookupRoute(A("203.0.113.5"), std::nullopt)->dev, "eth0");
+  EXPECT_EQ(nl_.LookupRoute(A("fd00:9::1"), std::nullopt)->dev, "eth0");
 }
 
 TEST_F(FakeRouteNetlinkTest, MonitorSeesLinksGoAndCome) {

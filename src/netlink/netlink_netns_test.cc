@@ -402,11 +402,12 @@ TEST_F(NetlinkNetnsTest, FindsTheUplinkAndRoutesTheEndpointThroughIt) {
   }
   EXPECT_EQ(nl_->LookupRoute(A("198.51.100.9"), 51820)->dev, "eth0");
   EXPECT_EQ(nl_->FindUplink()->dev, "eth0");
-  Route blackhole;
-  blackhole.type = RouteType::kBlackhole;
-  for (const char* any : {"0.0.0.0/0", "::/0"}) {
-    blackhole.dst = P(any);
-    ASSERT_TRUE(nl_->DeleteRoute(blackhole));
+  ASSERT_TRUE(nl_->RemoveBlackholeDefaults(kTableMain));
+  ASSERT_TRUE(nl_->RemoveBlackholeDefaults(kTableMain));  // idempotent
+  for (const char* family : {"-4", "-6"}) {
+    json defaults = IpJson({family, "route", "show", "default"});
+    EXPECT_EQ(defaults.dump().find("blackhole"), std::string::npos) << defaults.dump();
+    EXPECT_NE(defaults.dump().find("eth0"), std::string::npos) << defaults.dump();
   }
   EXPECT_EQ(nl_->LookupRoute(A("203.0.113.5"), 51820)->dev, "eth0");
 

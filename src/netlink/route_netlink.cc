@@ -91,15 +91,32 @@ Result<std::vector<uint32_t>> RouteNetlink::TablesInUse() {
   return std::vector<uint32_t>(tables.begin(), tables.end());
 }
 
+namespace {
+
+// The fallback's blackhole default route of one family in `table`.
+Route BlackholeDefault(const char* any, uint32_t table) {
+  Route r;
+  r.dst = *IpPrefix::Parse(any);
+  r.type = RouteType::kBlackhole;
+  r.table = table;
+  r.metric = r.dst.addr.is_v4() ? 0 : 1;
+  return r;
+}
+
+}  // namespace
+
 Status RouteNetlink::InstallBlackholeDefaults(uint32_t table) {
   for (const char* any : {"0.0.0.0/0", "::/0"}) {
-    Route r;
-    r.dst = *IpPrefix::Parse(any);
-    r.type = RouteType::kBlackhole;
-    r.table = table;
-    r.metric = r.dst.addr.is_v4() ? 0 : 1;
-    Status s = PrependRoute(r);
+    Status s = PrependRoute(BlackholeDefault(any, table));
     if (!s && s.error().sys_errno() != EEXIST) return s;  // EEXIST: this very blackhole is there
+  }
+  return Ok();
+}
+
+Status RouteNetlink::RemoveBlackholeDefaults(uint32_t table) {
+  for (const char* any : {"0.0.0.0/0", "::/0"}) {
+    Status s = DeleteRoute(BlackholeDefault(any, table));
+    if (!s && s.error().sys_errno() != ESRCH) return s;
   }
   return Ok();
 }

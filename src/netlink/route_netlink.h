@@ -103,6 +103,8 @@ class RouteNetlink {
   // which stay (shadowed) for when the blackholes are deleted. Idempotent. More specific routes
   // (the LAN's) keep working.
   Status InstallBlackholeDefaults(uint32_t table);
+  // Deletes exactly what InstallBlackholeDefaults added; missing ones are fine.
+  Status RemoveBlackholeDefaults(uint32_t table);
 };
 
 }  // namespace wgate::netlink
