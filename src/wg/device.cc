@@ -267,16 +267,21 @@ void Device::HandleHandshake(MessageType type, ConstBytes datagram, const Socket
     return;
   }
   uint32_t sender_index = LoadLe32(datagram.data() + 4);
-  if (under_load_.load(std::memory_order_relaxed) &&
-      !cookie_checker_->CheckMac2(datagram, source, now.mono)) {
-    // Prove the source address first: answer with a cookie, do no expensive DH.
-    CookieReply reply;
-    cookie_checker_->CreateReply(datagram, sender_index, source, now.mono, &reply);
-    *r = DeviceDrop(DropReason::kCookieRequired);
-    Serialize(reply, r->reply.bytes.data());
-    r->reply.size = kCookieReplySize;
-    r->reply_to = source;
-    return;
+  if (under_load_.load(std::memory_order_relaxed)) {
+    if (!cookie_checker_->CheckMac2(datagram, source, now.mono)) {
+      // Prove the source address first: answer with a cookie, do no expensive DH.
+      CookieReply reply;
+      cookie_checker_->CreateReply(datagram, sender_index, source, now.mono, &reply);
+      *r = DeviceDrop(DropReason::kCookieRequired);
+      Serialize(reply, r->reply.bytes.data());
+      r->reply.size = kCookieReplySize;
+      r->reply_to = source;
+      return;
+    }
+    if (!rate_limiter_.Allow(source.ip, now.mono)) {
+      *r = DeviceDrop(DropReason::kRateLimited);
+      return;
+    }
   }
   Peer::ReceivePlan plan;
   if (type == MessageType::kInitiation) {

@@ -52,6 +52,7 @@
 #include "wg/cookie.h"
 #include "wg/drop_reason.h"
 #include "wg/peer.h"
+#include "wg/ratelimiter.h"
 
 namespace wgate::wg {
 
@@ -128,7 +129,8 @@ class Device {
 
   // ---- Thread-safe. ----
   // Set by the caller when it sees more handshake messages than it can process: initiations
-  // and responses then need a valid mac2 (cookie) to be processed.
+  // and responses then need a valid mac2 (cookie), and each source address is held to 20
+  // handshake messages per second, to be processed.
   void SetUnderLoad(bool under_load) { under_load_.store(under_load); }
   // Datagrams dropped before any peer was known (malformed, unknown index, bad mac1...).
   uint64_t device_drops(DropReason r) const { return drops_[static_cast<size_t>(r)].load(); }
@@ -173,6 +175,7 @@ class Device {
   std::unique_ptr<CookieChecker> cookie_checker_;
   std::map<crypto::KeyBytes, std::unique_ptr<Peer>> peers_;
   AllowedIps<Peer*> allowed_ips_;
+  HandshakeRateLimiter rate_limiter_;
   std::atomic<bool> under_load_{false};
   std::array<std::atomic<uint64_t>, kDropReasonCount> drops_{};
 };

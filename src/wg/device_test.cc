@@ -501,6 +501,34 @@ TEST_F(TwoPeersTest, CookieRoundTripUnderLoad) {
   EXPECT_EQ(server().tunnel.size(), 1u);
 }
 
+TEST_F(TwoPeersTest, UnderLoadEachSourceIsRateLimited) {
+  // A client retrying every 21 ms (just under the per-peer flood limit), with a valid cookie.
+  Timings fast;
+  fast.rekey_timeout = 10ms;
+  fast.rekey_timeout_jitter_max = 0ms;
+  Build(fast);
+  server().dev->SetUnderLoad(true);
+  Send(0, Up());
+  Receive(wire_.front());  // initiation -> cookie reply
+  wire_.pop_front();
+  ASSERT_FALSE(Receive(wire_.front()).dropped());  // the client takes the cookie
+  wire_.clear();
+  int accepted = 0, limited = 0;
+  for (int i = 0; i < 48; ++i) {  // about one second
+    clock_.Advance(21ms);
+    Tick(0);
+    ASSERT_EQ(wire_.size(), 1u);
+    Inbound r = Receive(wire_.front());
+    wire_.clear();  // responses are lost: the client keeps retrying
+    if (r.drop == DropReason::kRateLimited) ++limited;
+    if (!r.dropped()) ++accepted;
+  }
+  // The burst, then 20 per second.
+  EXPECT_NEAR(accepted, HandshakeRateLimiter::kPacketsBurstable + 20, 2);
+  EXPECT_EQ(accepted + limited, 48);
+  EXPECT_EQ(server().dev->device_drops(DropReason::kRateLimited), static_cast<uint64_t>(limited));
+}
+
 TEST_F(TwoPeersTest, CookieFromAnotherAddressDoesNotValidate) {
   server().dev->SetUnderLoad(true);
   Send(0, Up());

@@ -22,6 +22,8 @@ std::string_view DropReasonName(DropReason r) {
       return "invalid_mac1";
     case DropReason::kCookieRequired:
       return "cookie_required";
+    case DropReason::kRateLimited:
+      return "rate_limited";
     case DropReason::kHandshakeFailed:
       return "handshake_failed";
     case DropReason::kReplayedInitiation:

@@ -20,6 +20,7 @@ enum class DropReason : uint8_t {
   kUnknownIndex,        // receiver index names no handshake or session
   kInvalidMac1,         // handshake message without a valid mac1
   kCookieRequired,      // under load and mac2 missing: answered with a cookie reply
+  kRateLimited,         // under load and the source exceeds its handshake rate
   kHandshakeFailed,     // handshake did not authenticate or names an unknown peer
   kReplayedInitiation,  // TAI64N timestamp not newer than the last accepted
   kInitiationFlood,     // initiations faster than INITIATIONS_PER_SECOND
