@@ -11,9 +11,9 @@
 namespace wgate::netlink {
 namespace {
 
-using testing::A;
-using testing::DevRoute;
-using testing::P;
+using test_values::A;
+using test_values::DevRoute;
+using test_values::P;
 
 // A namespace as a container starts: eth0 with 192.0.2.2/24 and fd00:1::2/64, default routes
 // via .1 and fd00:1::1.

@@ -23,7 +23,7 @@
 
 namespace wgate::netlink {
 
-// Every request built here fits; replies need the larger kReceiveBufferSize.
+// Every request built here fits. (Replies are read into RtnlSocket's larger buffer.)
 inline constexpr size_t kRequestBufferSize = 1024;
 
 // A correctly aligned buffer for one request.

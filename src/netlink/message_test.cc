@@ -18,8 +18,8 @@
 namespace wgate::netlink {
 namespace {
 
-using testing::A;
-using testing::P;
+using test_values::A;
+using test_values::P;
 
 template <typename T>
 const T* Header(const nlmsghdr* nlh) {

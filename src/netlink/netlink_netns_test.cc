@@ -25,9 +25,9 @@ namespace {
 
 using nlohmann::json;
 
-using testing::A;
-using testing::DevRoute;
-using testing::P;
+using test_values::A;
+using test_values::DevRoute;
+using test_values::P;
 
 class NetlinkNetnsTest : public ::testing::Test {
  protected:

@@ -9,7 +9,7 @@
 #include "base/ip.h"
 #include "netlink/types.h"
 
-namespace wgate::netlink::testing {
+namespace wgate::netlink::test_values {
 
 inline IpPrefix P(std::string_view text) {
   std::optional<IpPrefix> p = IpPrefix::Parse(text);
@@ -28,4 +28,4 @@ inline Route DevRoute(std::string_view dst, std::string_view dev, uint32_t table
   return r;
 }
 
-}  // namespace wgate::netlink::testing
+}  // namespace wgate::netlink::test_values

@@ -8,7 +8,7 @@
 namespace wgate::netlink {
 namespace {
 
-using testing::P;
+using test_values::P;
 
 TEST(RouteTest, PrintsLikeIpRouteWithoutTheMainTable) {
   Route r;
