@@ -593,6 +593,20 @@ TEST_F(TwoPeersTest, CounterExhaustion) {
   EXPECT_EQ(client().peer->KeypairsForTest().current->next_counter(), kRejectAfterMessages);
 }
 
+TEST_F(TwoPeersTest, RekeyAfterMessagesEvenAsResponder) {
+  Connect();
+  Pump();
+  clock_.Advance(kRekeyTimeout);
+  server().peer->SetSendCounterForTest(kRekeyAfterMessages);
+  EXPECT_TRUE(Send(1, Down()).handshake.empty()) << "REKEY_AFTER_MESSAGES not yet exceeded";
+  Outbound r = Send(1, Down());
+  EXPECT_FALSE(r.queued);
+  EXPECT_EQ(r.handshake.size, kInitiationSize);
+  Pump();
+  EXPECT_EQ(client().tunnel.size(), 2u);
+  EXPECT_LT(server().peer->KeypairsForTest().current->next_counter(), 10u) << "new session";
+}
+
 TEST_F(TwoPeersTest, ReceiverRefusesCounterAtLimit) {
   Connect();
   Send(0, Up());
