@@ -4,6 +4,7 @@
 
 #include "base/strings.h"
 #include "cli/check.h"
+#include "cli/engine_command.h"
 #include "cli/exit_codes.h"
 
 #ifndef WGATE_VERSION
@@ -51,6 +52,8 @@ std::string Suggest(std::string_view name) {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"check", "validate wg-quick config files and summarise them", kCheckHelp, &RunCheck},
+      {"engine", "run only the userspace WireGuard engine (like wireguard-go)", kEngineHelp,
+       &RunEngine},
   };
   return kCommands;
 }

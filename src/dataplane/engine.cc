@@ -451,14 +451,13 @@ void Engine::ProcessRx(RxBatch& b, size_t n) {
 uapi::DeviceState Engine::Get() {
   std::lock_guard lock(config_);
   uapi::DeviceState s;
-  s.private_key = private_key_;
+  s.private_key = device_.private_key();
   s.listen_port = sockets_.port;
   s.fwmark = fwmark_;
   for (wg::Peer* peer : device_.peers()) {
     uapi::PeerState p;
     p.public_key = peer->public_key();
-    auto psk = psk_.find(peer);
-    if (psk != psk_.end()) p.preshared_key = psk->second;
+    p.preshared_key = peer->preshared_key();
     p.endpoint = peer->endpoint();
     wg::PeerStats stats = peer->stats();
     p.last_handshake = stats.last_handshake;
@@ -475,7 +474,6 @@ uapi::DeviceState Engine::Get() {
 void Engine::RemovePeerLocked(wg::Peer* peer) {
   const crypto::PublicKey key = peer->public_key();
   staged_.erase(peer);
-  psk_.erase(peer);
   device_.RemovePeer(key);
 }
 
@@ -485,8 +483,7 @@ int Engine::Set(const uapi::SetRequest& request, uapi::Failure* failure) {
     std::lock_guard lock(config_);
     const MonoTime mono = clock_->Now();
     if (request.private_key) {
-      private_key_ = *request.private_key;
-      device_.SetPrivateKey(private_key_);
+      device_.SetPrivateKey(*request.private_key);
       // SetPrivateKey drops a peer that has the new public key: forget its engine state too.
       for (auto it = staged_.begin(); it != staged_.end();) {
         bool alive = false;
@@ -494,7 +491,6 @@ int Engine::Set(const uapi::SetRequest& request, uapi::Failure* failure) {
         if (alive) {
           ++it;
         } else {
-          psk_.erase(it->first);
           it = staged_.erase(it);
         }
       }
@@ -522,7 +518,7 @@ int Engine::Set(const uapi::SetRequest& request, uapi::Failure* failure) {
       for (wg::Peer* p : device_.peers()) RemovePeerLocked(p);
     }
     for (const uapi::PeerUpdate& u : request.peers) {
-      if (u.public_key == device_.public_key() && !private_key_.IsZero()) continue;  // ourselves
+      if (u.public_key == device_.public_key()) continue;  // ourselves, as wireguard-go ignores
       wg::Peer* peer = device_.FindPeer(u.public_key);
       if (u.remove) {
         if (peer) RemovePeerLocked(peer);
@@ -539,12 +535,8 @@ int Engine::Set(const uapi::SetRequest& request, uapi::Failure* failure) {
         }
         peer = *added;
         staged_[peer] = std::make_unique<Staged>();
-        psk_[peer] = crypto::PresharedKey();
       }
-      if (u.preshared_key) {
-        device_.SetPeerPresharedKey(peer, *u.preshared_key);
-        psk_[peer] = *u.preshared_key;
-      }
+      if (u.preshared_key) device_.SetPeerPresharedKey(peer, *u.preshared_key);
       if (u.endpoint) device_.SetPeerEndpoint(peer, *u.endpoint);
       if (u.persistent_keepalive_interval) {
         device_.SetPeerPersistentKeepalive(

@@ -147,11 +147,9 @@ class Engine final : public UapiHandler {
   // Guarded by config_: the device's configuration, the sockets, the staging map.
   ConfigLock config_;
   wg::Device device_;
-  crypto::PrivateKey private_key_;
   uint32_t fwmark_ = 0;
   SocketPair sockets_;
   std::unordered_map<wg::Peer*, std::unique_ptr<Staged>> staged_;
-  std::unordered_map<wg::Peer*, crypto::PresharedKey> psk_;  // wg::Peer does not report it
   // Sockets replaced by a rebind; freed once the rx thread has moved to the new ones.
   std::vector<std::unique_ptr<DatagramSocket>> retired_;
   std::atomic<uint64_t> socket_generation_{0};
