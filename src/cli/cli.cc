@@ -6,6 +6,7 @@
 #include "cli/check.h"
 #include "cli/engine_command.h"
 #include "cli/exit_codes.h"
+#include "cli/gateway_commands.h"
 
 #ifndef WGATE_VERSION
 #define WGATE_VERSION "0.0.0-dev"
@@ -52,6 +53,10 @@ std::string Suggest(std::string_view name) {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"check", "validate wg-quick config files and summarise them", kCheckHelp, &RunCheck},
+      {"run", "run the gateway: lockdown first, then the tunnel", kRunHelp, &RunRun},
+      {"status", "show the running gateway's state", kStatusHelp, &RunStatus},
+      {"down", "stop the gateway; the namespace stays locked", kDownHelp, &RunDown},
+      {"unblock", "remove wgate's rules: open the namespace", kUnblockHelp, &RunUnblock},
       {"engine", "run only the userspace WireGuard engine (like wireguard-go)", kEngineHelp,
        &RunEngine},
   };

@@ -1,5 +1,6 @@
 #include "daemon/resolv_conf.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,6 +27,12 @@ std::vector<IpAddress> ParseNameservers(const std::string& text) {
     if (auto ip = IpAddress::Parse(value.substr(0, value.find('%')))) out.push_back(*ip);
   }
   return out;
+}
+
+std::string ResolvBackupPath() {
+  struct stat st;
+  if (::stat("/proc/thread-self/ns/net", &st) != 0) return kResolvConfBackupPath;
+  return StrCat("/run/wgate/resolv-net", st.st_ino, ".conf.orig");
 }
 
 bool ResolvConf::HasBackup() const { return FileExists(backup_path_); }

@@ -19,6 +19,11 @@ namespace wgate::daemon {
 inline constexpr char kResolvConfPath[] = "/etc/resolv.conf";
 inline constexpr char kResolvConfBackupPath[] = "/run/wgate/resolv.conf.orig";
 
+// kResolvConfBackupPath made unique per network namespace
+// (/run/wgate/resolv-net4026532281.conf.orig): test gateways in several namespaces of one host
+// share /run.
+std::string ResolvBackupPath();
+
 class ResolvConf {
  public:
   ResolvConf(std::string path, std::string backup_path)
