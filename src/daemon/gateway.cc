@@ -35,7 +35,31 @@ netlink::Rule MakeRule(IpAddress::Family family, uint32_t priority, uint32_t tab
   return r;
 }
 
+// "file:line: message" without the "warning: " that Diagnostic::ToString adds: the log says it.
+std::string Located(const config::Diagnostic& d) {
+  config::Diagnostic copy = d;
+  copy.severity = config::Diagnostic::Severity::kError;
+  return copy.ToString();
+}
+
 }  // namespace
+
+Status RemoveWgateRules(netlink::RouteNetlink& net) {
+  Status result = Ok();
+  for (IpAddress::Family family : {IpAddress::Family::kV4, IpAddress::Family::kV6}) {
+    auto rules = net.ListRules(family);
+    if (!rules.ok()) {
+      result = rules.error();
+      continue;
+    }
+    for (const netlink::Rule& r : *rules) {
+      if (r.priority && *r.priority >= kRulePriorityReplies && *r.priority <= kRulePriorityTunnel) {
+        if (Status s = net.DeleteRule(r); !s.ok() && result.ok()) result = s;
+      }
+    }
+  }
+  return result;
+}
 
 Gateway::~Gateway() = default;
 
@@ -63,6 +87,9 @@ Status Gateway::ApplyLockdown(const std::vector<IpAddress>& dns_hole, uint32_t f
 Status Gateway::Lockdown() {
   // The uplink holds the default route now; a blackhole fallback would hide it later.
   if (auto uplink = deps_.net->FindUplink(); uplink.ok()) uplink_ = *uplink;
+  // A killed earlier run leaves its rules (by design, with the firewall); they would collide.
+  if (Status s = RemoveWgateRules(*deps_.net); !s.ok())
+    LogWarn("removing stale policy rules: " + s.error().message());
   if (deps_.firewall) {
     Status s = ApplyLockdown({}, 0);
     if (s.ok()) return s;
@@ -310,7 +337,7 @@ void Gateway::TearDown() {
 void Gateway::Load(const std::optional<std::string>& config_flag, const config::Environment& env) {
   config::SettingsResult settings = config::ReadSettings(env);
   for (const config::Diagnostic& d : settings.diagnostics.all()) {
-    if (!d.is_error()) LogWarn(d.ToString());
+    if (!d.is_error()) LogWarn(Located(d));
   }
   SetLogLevel(settings.settings.log_level);
   if (settings.diagnostics.has_errors()) {
@@ -332,7 +359,7 @@ void Gateway::Load(const std::optional<std::string>& config_flag, const config::
   std::string first_error;
   size_t errors = 0;
   for (const config::Diagnostic& d : parsed.diagnostics.all()) {
-    (d.is_error() ? LogError : LogWarn)(d.ToString());
+    (d.is_error() ? LogError : LogWarn)(Located(d));
     if (!d.is_error()) warnings.push_back(d.ToString());
     if (d.is_error() && errors++ == 0) first_error = d.ToString();
   }

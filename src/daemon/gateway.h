@@ -45,6 +45,9 @@ inline constexpr uint32_t kWireGuardOverhead = 80;
 // A handshake older than this (REJECT_AFTER_TIME) means the session is gone.
 inline constexpr auto kHandshakeFresh = std::chrono::seconds(180);
 
+// Deletes the policy rules in wgate's priority range, e.g. those a SIGKILLed run left behind.
+Status RemoveWgateRules(netlink::RouteNetlink& net);
+
 struct TunnelHealth {
   bool running = false;
   std::optional<WallTime> last_handshake;

@@ -140,6 +140,24 @@ TEST_F(GatewayTest, LockdownComesFirstAndNeedsNoInput) {
   EXPECT_EQ(engine_.starts, 0);
 }
 
+TEST_F(GatewayTest, StaleRulesOfAKilledRunAreRemovedAtStart) {
+  {
+    auto first = Make();
+    ASSERT_TRUE(first->Lockdown().ok());
+    first->Load(WriteConfig(Config()), {});
+    ASSERT_EQ(first->status().state, GatewayState::kConnecting);
+    // SIGKILL: no teardown; the engine's TUN closes with the process.
+    engine_.running = false;
+    net_.RemoveLinkFromOutside("wg0");
+  }
+  EXPECT_GT(net_.rules().size(), kernel_rules_);
+  auto second = Make();
+  ASSERT_TRUE(second->Lockdown().ok());
+  EXPECT_EQ(net_.rules().size(), kernel_rules_);
+  second->Load(WriteConfig(Config()), {});
+  EXPECT_EQ(second->status().state, GatewayState::kConnecting) << second->status().reason;
+}
+
 TEST_F(GatewayTest, MalformedConfigStaysBlockedWithTheReason) {
   auto gw_ptr = Make();
   Gateway& gw = *gw_ptr;

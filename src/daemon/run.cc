@@ -235,16 +235,7 @@ Status UnblockNamespace(const std::string& resolv_conf, const std::string& resol
     keep_first(fw.RemoveAll());
   }
   if (auto net = netlink::KernelRouteNetlink::Create(); net.ok()) {
-    for (IpAddress::Family family : {IpAddress::Family::kV4, IpAddress::Family::kV6}) {
-      auto rules = (*net)->ListRules(family);
-      if (!rules.ok()) continue;
-      for (const netlink::Rule& r : *rules) {
-        if (r.priority && *r.priority >= kRulePriorityReplies &&
-            *r.priority <= kRulePriorityTunnel) {
-          keep_first((*net)->DeleteRule(r));
-        }
-      }
-    }
+    keep_first(RemoveWgateRules(**net));
     if (auto tables = (*net)->TablesInUse(); tables.ok()) {
       for (uint32_t t : *tables) {
         for (IpAddress::Family family : {IpAddress::Family::kV4, IpAddress::Family::kV6}) {
