@@ -33,7 +33,8 @@ const char kEngineHelp[] =
     "                     interface and the UAPI socket exist, and the command returns\n"
     "\n"
     "Stops on SIGINT or SIGTERM and removes the interface and the socket. Needs CAP_NET_ADMIN.\n"
-    "WGATE_TEST_TIMINGS (tests only, never in production) shortens the protocol timers.\n";
+    "WGATE_ENGINE_WORKERS=N sets the crypto helper threads (default: one per core beyond the\n"
+    "first). WGATE_TEST_TIMINGS (tests only, never in production) shortens the protocol timers.\n";
 
 namespace {
 
@@ -146,6 +147,7 @@ int RunEngine(const std::vector<std::string_view>& args, Io io) {
 
   dataplane::EngineOptions options;
   options.mtu = kMtu;
+  if (const char* w = std::getenv("WGATE_ENGINE_WORKERS")) options.workers = std::atoi(w);
   if (const char* t = std::getenv("WGATE_TEST_TIMINGS"); t && *t) {
     std::string why;
     auto timings = ParseTestTimings(t, &why);

@@ -47,13 +47,17 @@ struct Engine::TxBatch {
 };
 
 struct Engine::RxBatch {
-  BufferPool pool{kMaxBatch};
-  std::array<Packet, kMaxBatch> packets;
-  std::array<wg::Inbound, kMaxBatch> in;
-  std::array<bool, kMaxBatch> opened{};
-  std::array<Packet, kMaxBatch> tun_writes;
-  std::array<Packet, kMaxBatch> replies;
-  std::array<wg::Peer*, kMaxBatch> ready;
+  // With UDP GRO one buffer holds a train of datagrams; without it, one datagram.
+  static constexpr size_t kBuffers = 64;
+  static constexpr size_t kDatagrams = 1024;
+  BufferPool pool{kBuffers, kGroBufferSize};
+  std::array<Packet, kBuffers> buffers;
+  std::array<Packet, kDatagrams> packets;
+  std::array<wg::Inbound, kDatagrams> in;
+  std::array<bool, kDatagrams> opened{};
+  std::array<Packet, kDatagrams> tun_writes;
+  std::array<Packet, kDatagrams> replies;
+  std::array<wg::Peer*, kDatagrams> ready;
 };
 
 class Engine::TickSender final : public wg::TickSink {
@@ -368,17 +372,18 @@ void Engine::RxLoop() {
       for (int round = 0; round < kRoundsPerWake; ++round) {
         std::shared_lock lock(config_);
         if (rx_generation_.load() != socket_generation_.load()) break;  // rebound meanwhile
-        batch->pool.Attach(batch->packets, 0);
-        auto n = by_index[i]->RecvBatch(batch->packets);
+        batch->pool.Attach(batch->buffers, 0);
+        size_t overflow = 0;
+        auto n = by_index[i]->RecvBatch(batch->buffers, batch->packets, &overflow);
         if (!n.ok()) {
           LogError(StrCat("engine: ", n.error().message()));
           break;
         }
+        if (overflow) counters_.udp_truncated.fetch_add(overflow, std::memory_order_relaxed);
         if (*n == 0) break;
         counters_.udp_datagrams_received.fetch_add(*n, std::memory_order_relaxed);
         lock.unlock();  // ProcessRx takes it again; never held recursively
         ProcessRx(*batch, *n);
-        if (*n < kMaxBatch) break;
       }
     }
   }

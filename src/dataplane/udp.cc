@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -70,7 +72,13 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(IpAddress::Family family, uin
   }
   auto bound = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
   WGATE_CHECK(bound.has_value());
-  return std::unique_ptr<UdpSocket>(new UdpSocket(std::move(fd), family, bound->port));
+  std::unique_ptr<UdpSocket> s(new UdpSocket(std::move(fd), family, bound->port));
+  // Offloads, where the kernel has them (UDP_SEGMENT since 4.18, UDP_GRO since 5.0).
+  int segment = 0;
+  socklen_t segment_len = sizeof(segment);
+  s->gso_ = ::getsockopt(s->fd(), SOL_UDP, UDP_SEGMENT, &segment, &segment_len) == 0;
+  s->gro_ = ::setsockopt(s->fd(), SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+  return s;
 }
 
 Status UdpSocket::SetMark(uint32_t fwmark) {
@@ -80,18 +88,30 @@ Status UdpSocket::SetMark(uint32_t fwmark) {
   return Ok();
 }
 
-Result<size_t> UdpSocket::RecvBatch(std::span<Packet> packets) {
-  const size_t n = std::min(packets.size(), kMaxBatch);
+void UdpSocket::DisableOffloads() {
+  int zero = 0;
+  (void)::setsockopt(fd_.get(), SOL_UDP, UDP_GRO, &zero, sizeof(zero));
+  gso_ = gro_ = false;
+}
+
+Result<size_t> UdpSocket::RecvBatch(std::span<Packet> buffers, std::span<Packet> datagrams,
+                                    size_t* overflow) {
+  const size_t n = std::min({buffers.size(), datagrams.size(), kMaxBatch});
   std::array<mmsghdr, kMaxBatch> msgs;
   std::array<iovec, kMaxBatch> iovs;
   std::array<sockaddr_storage, kMaxBatch> addrs;
+  alignas(cmsghdr) std::array<std::array<uint8_t, CMSG_SPACE(sizeof(int))>, kMaxBatch> controls;
   for (size_t i = 0; i < n; ++i) {
-    iovs[i] = {packets[i].data, packets[i].capacity};
+    iovs[i] = {buffers[i].data, buffers[i].capacity};
     msgs[i] = {};
     msgs[i].msg_hdr.msg_name = &addrs[i];
     msgs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
     msgs[i].msg_hdr.msg_iov = &iovs[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
+    if (gro_) {
+      msgs[i].msg_hdr.msg_control = controls[i].data();
+      msgs[i].msg_hdr.msg_controllen = controls[i].size();
+    }
   }
   int r;
   do {
@@ -102,52 +122,128 @@ Result<size_t> UdpSocket::RecvBatch(std::span<Packet> packets) {
     if (errno == EAGAIN || IsPerDatagramError(errno)) return size_t{0};
     return Error::FromErrno(StrCat("recvmmsg udp", FamilyName(family_)), errno);
   }
+  size_t out = 0;
   for (int i = 0; i < r; ++i) {
-    Packet& p = packets[i];
-    p.size = msgs[i].msg_len;
-    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) p.size = p.capacity + 1;
-    auto from = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&addrs[i]),
-                                            msgs[i].msg_hdr.msg_namelen);
-    p.addr = from.value_or(SocketAddress{});
+    msghdr& h = msgs[i].msg_hdr;
+    auto from =
+        SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&addrs[i]), h.msg_namelen);
+    const SocketAddress source = from.value_or(SocketAddress{});
+    size_t len = msgs[i].msg_len;
+    if (h.msg_flags & MSG_TRUNC) {
+      if (out == datagrams.size()) {
+        ++*overflow;
+        continue;
+      }
+      datagrams[out++] =
+          Packet{buffers[i].data, buffers[i].capacity + 1, buffers[i].capacity, source};
+      continue;
+    }
+    size_t segment = len;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); gro_ && c; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+        int gso_size;
+        std::memcpy(&gso_size, CMSG_DATA(c), sizeof(gso_size));
+        if (gso_size > 0) segment = static_cast<size_t>(gso_size);
+      }
+    }
+    for (size_t off = 0; off < len || (len == 0 && off == 0); off += segment) {
+      if (out == datagrams.size()) {
+        *overflow += (len - off + segment - 1) / segment;
+        break;
+      }
+      const size_t size = std::min(segment, len - off);
+      datagrams[out++] = Packet{buffers[i].data + off, size, size, source};
+      if (len == 0) break;
+    }
   }
-  return static_cast<size_t>(r);
+  return out;
+}
+
+int UdpSocket::SendMessages(std::span<const Packet> packets, size_t* first, bool* first_gso) {
+  std::array<mmsghdr, kMaxBatch> msgs;
+  std::array<iovec, kMaxBatch> iovs;
+  std::array<sockaddr_storage, kMaxBatch> addrs;
+  std::array<size_t, kMaxBatch> counts;
+  alignas(cmsghdr) std::array<std::array<uint8_t, CMSG_SPACE(sizeof(uint16_t))>, kMaxBatch>
+      controls;
+  // The largest UDP payload a GSO message may carry in total.
+  constexpr size_t kMaxGsoBytes = 65000;
+  const size_t n = std::min(packets.size(), kMaxBatch);
+  size_t i = 0, m = 0;
+  while (i < n) {
+    const size_t start = i;
+    const size_t size = packets[i].size;
+    size_t total = size;
+    iovs[i] = {packets[i].data, packets[i].size};
+    ++i;
+    if (gso_) {
+      // A run of equal-sized datagrams to one address; a shorter one may end it.
+      while (i < n && i - start < kMaxGsoSegments && packets[i].addr == packets[start].addr &&
+             packets[i].size <= size && packets[i].size > 0 &&
+             total + packets[i].size <= kMaxGsoBytes) {
+        iovs[i] = {packets[i].data, packets[i].size};
+        total += packets[i].size;
+        ++i;
+        if (packets[i - 1].size < size) break;
+      }
+    }
+    msghdr& h = msgs[m].msg_hdr;
+    msgs[m] = {};
+    h.msg_name = &addrs[m];
+    h.msg_namelen = packets[start].addr.ToSockaddr(&addrs[m]);
+    h.msg_iov = &iovs[start];
+    h.msg_iovlen = i - start;
+    if (i - start > 1) {
+      h.msg_control = controls[m].data();
+      h.msg_controllen = controls[m].size();
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const uint16_t seg = static_cast<uint16_t>(size);
+      std::memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+    }
+    counts[m++] = i - start;
+  }
+  *first = counts[0];
+  *first_gso = counts[0] > 1;
+  const int r = ::sendmmsg(fd_.get(), msgs.data(), static_cast<unsigned>(m), 0);
+  if (r < 0) return -1;
+  size_t sent = 0;
+  for (int k = 0; k < r; ++k) sent += counts[k];
+  return static_cast<int>(sent);
 }
 
 Status UdpSocket::SendBatch(std::span<const Packet> packets, size_t* dropped) {
   size_t done = 0;
   while (done < packets.size()) {
-    const size_t n = std::min(packets.size() - done, kMaxBatch);
-    std::array<mmsghdr, kMaxBatch> msgs;
-    std::array<iovec, kMaxBatch> iovs;
-    std::array<sockaddr_storage, kMaxBatch> addrs;
-    for (size_t i = 0; i < n; ++i) {
-      const Packet& p = packets[done + i];
-      iovs[i] = {p.data, p.size};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_name = &addrs[i];
-      msgs[i].msg_hdr.msg_namelen = p.addr.ToSockaddr(&addrs[i]);
-      msgs[i].msg_hdr.msg_iov = &iovs[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+    size_t first = 0;
+    bool first_gso = false;
+    const int r = SendMessages(packets.subspan(done), &first, &first_gso);
+    if (r >= 0) {
+      done += static_cast<size_t>(r);
+      continue;
     }
-    int r = ::sendmmsg(fd_.get(), msgs.data(), static_cast<unsigned>(n), 0);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        // The socket buffer is full: wait for room rather than drop a whole batch (a blocking
-        // send here is what applies backpressure to the tunnel reader).
-        pollfd pfd{fd_.get(), POLLOUT, 0};
-        (void)::poll(&pfd, 1, 100);
-        continue;
-      }
-      if (IsPerDatagramError(errno)) {
-        // The first datagram of the batch failed on its own: skip it.
-        ++*dropped;
-        ++done;
-        continue;
-      }
-      return Error::FromErrno(StrCat("sendmmsg udp", FamilyName(family_)), errno);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      // The socket buffer is full: wait for room rather than drop a whole batch (a blocking
+      // send here is what applies backpressure to the tunnel reader).
+      pollfd pfd{fd_.get(), POLLOUT, 0};
+      (void)::poll(&pfd, 1, 100);
+      continue;
     }
-    done += static_cast<size_t>(r);
+    if (first_gso && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)) {
+      // The route's device cannot take UDP GSO (no checksum offload): stop using it.
+      gso_ = false;
+      continue;
+    }
+    if (IsPerDatagramError(errno)) {
+      // The first message failed on its own: skip its datagrams.
+      *dropped += first;
+      done += first;
+      continue;
+    }
+    return Error::FromErrno(StrCat("sendmmsg udp", FamilyName(family_)), errno);
   }
   return Ok();
 }
