@@ -19,6 +19,7 @@ SERVICE_PORT=8080
 wg_log() { printf '%s\n' "$*" >&2; }
 
 wg_cleanup() {
+  set +e  # best effort: an already-gone process or namespace is fine
   local pid
   for pid in "${WG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${WG_PIDS[@]}"; do
@@ -30,6 +31,7 @@ wg_cleanup() {
   ip netns del "$NS_SRV" 2>/dev/null
   rm -rf "/etc/netns/$NS_GW" "$WG_DIR"
   rm -f "/var/run/wireguard/$WG_SRV_IF.sock" "/var/run/wireguard/$WG_GW_IF.sock"
+  return 0
 }
 
 # Starts a background process and remembers its PID. Give it a command that execs (ip netns
