@@ -230,9 +230,79 @@ scenario_lan_and_published_port() {
   check "no leaks" no_leaks
 }
 
+scenario_hostname_endpoint() {
+  # The container's resolver (192.0.2.1, from /etc/resolv.conf) knows vpn.test; only wgate's marked
+  # socket may ask it, and only while resolving.
+  wg_spawn ip netns exec "$NS_SRV" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("192.0.2.1", 53))
+while True:
+    q, a = s.recvfrom(512)
+    i = 12
+    while q[i]: i += q[i] + 1
+    qtype = q[i + 1] << 8 | q[i + 2]
+    r = bytearray(q[:i + 5]); r[2] = 0x81; r[3] = 0x80; r[6:12] = bytes(6)
+    if qtype == 1:
+        r[7] = 1; r += bytes([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1])
+    s.sendto(bytes(r), a)
+' >/dev/null 2>&1
+  local dns_pid=${WG_PIDS[-1]}
+  for _ in $(seq 50); do in_srv ss -lun | grep -q '192.0.2.1:53 ' && break; sleep 0.1; done
+  in_srv nft insert rule netdev leak in ip daddr 192.0.2.1 meta l4proto '{ tcp, udp }' th dport 53 counter accept comment '"dns"'
+  wg_write_config "$WG_CONF" "$(cat "$WG_DIR/srv.pub")" vpn.test:51820
+  reset_leaks
+  wg_start_gateway
+  check "connects to the resolved endpoint" wait_state connected
+  check "status shows the resolved endpoint" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'endpoint: 192.0.2.1:51820'"
+  local dns_before
+  dns_before=$(in_srv nft list chain netdev leak in | sed -n 's/.*packets \([0-9]*\).*comment "dns".*/\1/p')
+  check "the lookup went through the hole" bash -c "[ '${dns_before:-0}' -ge 1 ]"
+  # After connecting, a consumer's query to the same resolver is refused: the hole is closed.
+  in_gw python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
+try: s.sendto(b'\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03vpn\x04test\x00\x00\x01\x00\x01', ('192.0.2.1', 53)); s.recv(512)
+except OSError: pass
+" 2>/dev/null
+  local dns_after
+  dns_after=$(in_srv nft list chain netdev leak in | sed -n 's/.*packets \([0-9]*\).*comment "dns".*/\1/p')
+  check "no consumer query through the hole" eq "$dns_after" "$dns_before"
+  check "through the tunnel" eq "$(consumer_fetch)" 198.51.100.2
+  check "no other leaks" no_leaks
+  kill "$dns_pid" 2>/dev/null
+  in_srv nft delete rule netdev leak in handle "$(in_srv nft -a list chain netdev leak in | sed -n 's/.*comment "dns" # handle \([0-9]*\).*/\1/p')"
+}
+
+scenario_ruleset_flushed_from_outside() {
+  fresh_config
+  wg_start_gateway
+  check "connects" wait_state connected
+  start_sender
+  in_gw nft flush ruleset
+  sleep 2.5
+  check "re-applied and reported" bash -c "ip netns exec '$NS_GW' '$WGATE' status --json | grep -q '\"rules_reapplied\": [1-9]'"
+  check "the table is back" bash -c "ip netns exec '$NS_GW' nft list table inet wgate >/dev/null"
+  check "verified again" bash -c "ip netns exec '$NS_GW' '$WGATE' status --json | grep -q '\"rules_verified\": true'"
+  stop_sender
+  check "through the tunnel" eq "$(consumer_fetch)" 198.51.100.2
+  check "no leaks" no_leaks
+}
+
+scenario_unblock_opens() {
+  fresh_config
+  wg_start_gateway
+  check "connects" wait_state connected
+  check "wgate unblock says the namespace is open" bash -c "ip netns exec '$NS_GW' '$WGATE' unblock | grep -q OPEN"
+  wait "$WGATE_PID" 2>/dev/null
+  WGATE_PID=
+  check "the table is gone" bash -c "! ip netns exec '$NS_GW' nft list table inet wgate 2>/dev/null"
+  check "resolv.conf restored" bash -c "ip netns exec '$NS_GW' cat /etc/resolv.conf | grep -qx 'nameserver 192.0.2.1'"
+  check "traffic now leaves in the clear, as asked" eq "$(consumer_fetch)" 192.0.2.2
+}
+
 all=(healthy_tunnel malformed_config missing_config wgate_down sigkill server_unreachable wrong_server_key
      ipv6_probe_with_ipv4_config dns_outside_the_tunnel tunnel_deleted_from_outside reload_while_sending
-     lan_and_published_port)
+     lan_and_published_port hostname_endpoint ruleset_flushed_from_outside unblock_opens)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 

@@ -114,8 +114,14 @@ Status Gateway::Lockdown() {
   return Ok();
 }
 
+void Gateway::BlockTransient(const std::string& reason) {
+  Block(reason + " (retrying)");
+  transient_failure_ = true;
+}
+
 void Gateway::Block(const std::string& reason) {
   LogError("blocked: " + reason);
+  transient_failure_ = false;
   status_.state = GatewayState::kBlocked;
   status_.reason = reason;
   status_.endpoint.clear();
@@ -400,8 +406,8 @@ void Gateway::Load(const std::optional<std::string>& config_flag, const config::
   if (!uplink_) {
     auto uplink = deps_.net->FindUplink();
     if (!uplink.ok()) {
-      Block("cannot find the uplink (the interface with the default route): " +
-            uplink.error().message());
+      BlockTransient("cannot find the uplink (the interface with the default route): " +
+                     uplink.error().message());
       return;
     }
     uplink_ = *uplink;
@@ -416,14 +422,14 @@ void Gateway::Load(const std::optional<std::string>& config_flag, const config::
   status_.state = GatewayState::kConnecting;
   status_.reason = "resolving the endpoint";
   if (Status s = ResolveEndpoint(plan.get()); !s.ok()) {
-    Block(s.error().message());
+    BlockTransient(s.error().message());
     return;
   }
   status_.endpoint = plan->endpoint.ToString();
   if (Status s = BringUp(*plan); !s.ok()) {
     TearDown();
     (void)ApplyLockdown({}, 0);
-    Block("bring-up failed: " + s.error().message());
+    BlockTransient("bring-up failed: " + s.error().message());
     return;
   }
   active_ = std::move(plan);
@@ -468,7 +474,7 @@ void Gateway::Tick() {
     if (Status s = BringUp(*plan); !s.ok()) {
       TearDown();
       (void)ApplyLockdown({}, 0);
-      Block("tunnel lost and could not be restored: " + s.error().message());
+      BlockTransient("tunnel lost and could not be restored: " + s.error().message());
       return;
     }
     active_ = std::move(plan);

@@ -114,6 +114,9 @@ class Gateway {
   Status Unblock();
 
   const GatewayStatus& status() const { return status_; }
+  // True when the last Load() failed for a reason that may go away by itself (the resolver or the
+  // uplink not ready yet, the engine failing): the daemon calls Load() again after a while.
+  bool should_retry() const { return transient_failure_; }
   // The config file Load() read (or looked for), to watch for changes.
   const std::string& config_path() const { return status_.config_path; }
 
@@ -127,6 +130,7 @@ class Gateway {
   Status ConfigureRouting(const Plan& plan);
   void TearDown();  // engine stopped, wgate's rules and routes removed; firewall untouched
   void Block(const std::string& reason);
+  void BlockTransient(const std::string& reason);
   Status ApplyLockdown(const std::vector<IpAddress>& dns_hole, uint32_t fwmark);
   void VerifyRules();
 
@@ -138,6 +142,7 @@ class Gateway {
   std::vector<netlink::Rule> installed_rules_;
   std::vector<netlink::Route> installed_routes_;  // routes not on the tunnel interface
   std::vector<std::string> config_warnings_;
+  bool transient_failure_ = false;
 };
 
 }  // namespace wgate::daemon

@@ -166,6 +166,7 @@ TEST_F(GatewayTest, MalformedConfigStaysBlockedWithTheReason) {
   gw.Load(path, {});
   EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
   EXPECT_EQ(gw.status().reason, path + ":3: \"Address\" has no value (expected \"Address = ...\")");
+  EXPECT_FALSE(gw.should_retry()) << "a config error waits for the file to change";
   EXPECT_EQ(engine_.starts, 0);
   EXPECT_THAT(LastScript(), HasSubstr("(lockdown)"));
   EXPECT_THAT(LastScript(), Not(HasSubstr("meta mark")));
@@ -260,7 +261,9 @@ TEST_F(GatewayTest, UnresolvableEndpointBlocks) {
   ASSERT_TRUE(gw.Lockdown().ok());
   gw.Load(WriteConfig(Config("", "nowhere.example:51820")), {});
   EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
-  EXPECT_EQ(gw.status().reason, "cannot resolve Endpoint \"nowhere.example:51820\": NXDOMAIN");
+  EXPECT_EQ(gw.status().reason,
+            "cannot resolve Endpoint \"nowhere.example:51820\": NXDOMAIN (retrying)");
+  EXPECT_TRUE(gw.should_retry());
   EXPECT_THAT(LastScript(), Not(HasSubstr("meta mark")));
 }
 
@@ -271,7 +274,9 @@ TEST_F(GatewayTest, EngineFailureRollsBackToLockdown) {
   engine_.fail_next = true;
   gw.Load(WriteConfig(Config()), {});
   EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
-  EXPECT_EQ(gw.status().reason, "bring-up failed: TUNSETIFF wg0: Operation not permitted");
+  EXPECT_EQ(gw.status().reason,
+            "bring-up failed: TUNSETIFF wg0: Operation not permitted (retrying)");
+  EXPECT_TRUE(gw.should_retry());
   EXPECT_THAT(LastScript(), HasSubstr("(lockdown)"));
   EXPECT_EQ(net_.rules().size(), kernel_rules_) << "only the kernel's default rules remain";
 }

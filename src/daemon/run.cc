@@ -5,9 +5,12 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/log.h"
@@ -79,6 +82,32 @@ class ConfigWatch {
   std::string path_, name_;
 };
 
+// Milliseconds since this process started, by the kernel's clock (CLOCK_BOOTTIME ticks in
+// /proc/self/stat), so that time spent before main() counts too.
+double MillisSinceProcessStart() {
+  FILE* f = std::fopen("/proc/self/stat", "r");
+  if (!f) return -1;
+  char buf[1024];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');
+  if (!p) return -1;
+  // Field 22 (starttime) is the 20th after the ")" that ends field 2.
+  unsigned long long start = 0;
+  int field = 2;
+  for (const char* c = p + 1; *c && field < 22; ++c) {
+    if (*c == ' ') {
+      ++field;
+      if (field == 22) start = std::strtoull(c + 1, nullptr, 10);
+    }
+  }
+  timespec now;
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (now.tv_sec + now.tv_nsec / 1e9 - start / ticks) * 1000.0;
+}
+
 }  // namespace
 
 int RunDaemon(const RunOptions& options) {
@@ -110,7 +139,8 @@ int RunDaemon(const RunOptions& options) {
     LogError(s.error().message());
     return 3;
   }
-  LogInfo("lockdown in place: nothing leaves this namespace except through the tunnel");
+  LogInfo(StrCat("lockdown in place ", static_cast<int>(MillisSinceProcessStart()),
+                 " ms after start: nothing leaves this namespace except through the tunnel"));
 
   // Signals become events; the default actions would skip the orderly stop.
   sigset_t mask;
@@ -139,12 +169,24 @@ int RunDaemon(const RunOptions& options) {
 
   ConfigWatch watch;
   watch.Watch(gw.config_path());
-  UniqueFd ticker = MakeTimer(options.tick, options.tick);
+  // While connecting, look often: the first handshake should be noticed (and reported) promptly.
+  constexpr std::chrono::milliseconds kFastTick{100};
+  UniqueFd ticker = MakeTimer(kFastTick, kFastTick);
+  bool fast_ticks = true;
+  auto pace = [&] {
+    bool want_fast = gw.status().state == GatewayState::kConnecting;
+    if (want_fast == fast_ticks) return;
+    fast_ticks = want_fast;
+    ticker = MakeTimer(want_fast ? kFastTick : options.tick, want_fast ? kFastTick : options.tick);
+  };
   UniqueFd reload_timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   auto monitor = (*net)->WatchLinks();
   if (!monitor.ok()) LogWarn("cannot watch links: " + monitor.error().message());
 
   bool running = true;
+  bool announced_handshake = false;
+  constexpr auto kRetryInterval = std::chrono::seconds(5);
+  auto next_retry = std::chrono::steady_clock::now() + kRetryInterval;
   int exit_code = 0;
   auto reload = [&](const char* why) {
     LogInfo(StrCat("reloading the config (", why, ")"));
@@ -219,7 +261,20 @@ int RunDaemon(const RunOptions& options) {
         }
       }
     }
-    if (running && tick) gw.Tick();
+    if (running && tick) {
+      bool was_connected = gw.status().state == GatewayState::kConnected;
+      gw.Tick();
+      if (!was_connected && gw.status().state == GatewayState::kConnected && !announced_handshake) {
+        announced_handshake = true;
+        LogInfo(StrCat("connected: first handshake ", static_cast<int>(MillisSinceProcessStart()),
+                       " ms after start"));
+      }
+    }
+    pace();
+    if (running && tick && gw.should_retry() && std::chrono::steady_clock::now() >= next_retry) {
+      next_retry = std::chrono::steady_clock::now() + kRetryInterval;
+      reload("retrying after a transient failure");
+    }
   }
   LogInfo("stopped");
   return exit_code;
