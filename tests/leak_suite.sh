@@ -52,11 +52,18 @@ fresh_config() { wg_write_config "$WG_CONF" "$(cat "$WG_DIR/srv.pub")" 192.0.2.1
 # ---- scenarios ----
 
 scenario_healthy_tunnel() {
-  fresh_config
+  fresh_config "PostUp = echo up %i >> $WG_DIR/hooks
+PostUp = exit 3
+PreDown = echo down %i >> $WG_DIR/hooks"
   wg_start_gateway
   check "connects" wait_state connected
   check "the service sees the tunnel address" eq "$(consumer_fetch)" 198.51.100.2
   check "healthy" gw_status --healthy
+  check "PostUp ran with %i" eq "$(cat "$WG_DIR/hooks")" "up $WG_GW_IF"
+  check "a failing hook is reported, not fatal" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'warning: PostUp hook 2 exited with status 3'"
+  stop_gateway
+  check "PreDown ran on SIGTERM" eq "$(tail -1 "$WG_DIR/hooks")" "down $WG_GW_IF"
+  check "the lockdown stays after SIGTERM" bash -c "ip netns exec '$NS_GW' nft list table inet wgate | grep -q lockdown"
   check "no leaks" no_leaks
 }
 
