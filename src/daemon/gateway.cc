@@ -426,18 +426,23 @@ void Gateway::Load(const std::optional<std::string>& config_flag, const config::
     return;
   }
   status_.endpoint = plan->endpoint.ToString();
+  Activate(std::move(plan), "bring-up failed: ");
+}
+
+bool Gateway::Activate(std::unique_ptr<Plan> plan, std::string_view failure) {
+  status_.state = GatewayState::kConnecting;
   if (Status s = BringUp(*plan); !s.ok()) {
     TearDown();
     (void)ApplyLockdown({}, 0);
-    BlockTransient("bring-up failed: " + s.error().message());
-    return;
+    BlockTransient(std::string(failure) + s.error().message());
+    return false;
   }
   active_ = std::move(plan);
   status_.reason.clear();
-  status_.state = GatewayState::kConnecting;
   LogInfo(StrCat("tunnel ", active_->interface, " up towards ", status_.endpoint, " (uplink ",
                  active_->uplink.ToString(), ", mtu ", active_->mtu, ")"));
   VerifyRules();
+  return true;
 }
 
 void Gateway::VerifyRules() {
@@ -470,14 +475,7 @@ void Gateway::Tick() {
     LogError("tunnel interface " + active_->interface + " is gone; bringing it back up");
     std::unique_ptr<Plan> plan = std::move(active_);
     TearDown();
-    status_.state = GatewayState::kConnecting;
-    if (Status s = BringUp(*plan); !s.ok()) {
-      TearDown();
-      (void)ApplyLockdown({}, 0);
-      BlockTransient("tunnel lost and could not be restored: " + s.error().message());
-      return;
-    }
-    active_ = std::move(plan);
+    Activate(std::move(plan), "tunnel lost and could not be restored: ");
     return;
   }
   status_.rx_bytes = h.rx_bytes;

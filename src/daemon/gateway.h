@@ -127,6 +127,9 @@ class Gateway {
                                          const config::GatewaySettings& settings);
   Status ResolveEndpoint(Plan* plan);
   Status BringUp(const Plan& plan);
+  // Brings `plan` up and makes it the active tunnel; on failure rolls back to the lockdown and
+  // blocks with `failure` + the error (a transient failure: the daemon retries).
+  bool Activate(std::unique_ptr<Plan> plan, std::string_view failure);
   Status ConfigureRouting(const Plan& plan);
   void TearDown();  // engine stopped, wgate's rules and routes removed; firewall untouched
   void Block(const std::string& reason);
