@@ -34,7 +34,8 @@ const char kEngineHelp[] =
     "\n"
     "Stops on SIGINT or SIGTERM and removes the interface and the socket. Needs CAP_NET_ADMIN.\n"
     "WGATE_ENGINE_WORKERS=N sets the crypto helper threads (default: one per core beyond the\n"
-    "first). WGATE_TEST_TIMINGS (tests only, never in production) shortens the protocol timers.\n";
+    "first); WGATE_TUN_OFFLOAD=0 turns TUN segmentation offload off. WGATE_TEST_TIMINGS (tests "
+    "only, never in production) shortens the protocol timers.\n";
 
 namespace {
 
@@ -202,7 +203,8 @@ int RunEngine(const std::vector<std::string_view>& args, Io io) {
   const sigset_t stop_signals = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   SystemClock clock;
-  auto tun = dataplane::LinuxTun::Open(iface, kMtu);
+  const char* offload = std::getenv("WGATE_TUN_OFFLOAD");
+  auto tun = dataplane::LinuxTun::Open(iface, kMtu, !(offload && std::string_view(offload) == "0"));
   if (!tun.ok()) {
     io.err << "wgate engine: " << tun.error().message() << "\n";
     report(kExitFailure);

@@ -4,17 +4,133 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/strings.h"
 
 namespace wgate::dataplane {
 
-Result<std::unique_ptr<LinuxTun>> LinuxTun::Open(std::string_view name, int mtu) {
+namespace {
+
+// The virtio-net header in front of every packet with IFF_VNET_HDR (linux/virtio_net.h, which
+// does not compile as C++); native byte order on a little-endian host.
+struct virtio_net_hdr {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+};
+static_assert(sizeof(virtio_net_hdr) == 10);
+constexpr uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+constexpr uint8_t VIRTIO_NET_HDR_GSO_NONE = 0;
+constexpr uint8_t VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+constexpr uint8_t VIRTIO_NET_HDR_GSO_TCPV6 = 4;
+constexpr uint8_t VIRTIO_NET_HDR_GSO_ECN = 0x80;
+
+// The largest IP packet plus its virtio header.
+constexpr size_t kSuperPacketSize = 65535 + sizeof(virtio_net_hdr);
+
+uint16_t Load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+void Store16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+// The IP and TCP header lengths of a TCP packet, or false.
+bool ParseTcp(const uint8_t* p, size_t len, bool* v6, size_t* ip_len, size_t* header_len) {
+  if (len < 20) return false;
+  if ((p[0] >> 4) == 4) {
+    *v6 = false;
+    *ip_len = (p[0] & 0x0f) * 4u;
+    if (*ip_len < 20 || p[9] != IPPROTO_TCP) return false;
+  } else if ((p[0] >> 4) == 6) {
+    *v6 = true;
+    *ip_len = 40;
+    if (len < 40 || p[6] != IPPROTO_TCP) return false;  // extension headers: not offloaded
+  } else {
+    return false;
+  }
+  if (len < *ip_len + 20) return false;
+  *header_len = *ip_len + (p[*ip_len + 12] >> 4) * 4u;
+  return *header_len >= *ip_len + 20 && *header_len <= len;
+}
+
+// Writes segment `index` (payload [offset, offset + size) of the super-packet `p`) to `out`:
+// headers copied and fixed (lengths, IPv4 ID and checksum, sequence number, flags, TCP checksum).
+size_t BuildSegment(const uint8_t* p, bool v6, size_t ip_len, size_t header_len, size_t offset,
+                    size_t size, uint32_t index, bool last, uint8_t* out) {
+  std::memcpy(out, p, header_len);
+  std::memcpy(out + header_len, p + header_len + offset, size);
+  const size_t total = header_len + size;
+  uint8_t* tcp = out + ip_len;
+  const size_t tcp_len = total - ip_len;
+  if (v6) {
+    Store16(out + 4, static_cast<uint16_t>(tcp_len));
+  } else {
+    Store16(out + 2, static_cast<uint16_t>(total));
+    Store16(out + 4, static_cast<uint16_t>(Load16(p + 4) + index));
+    Store16(out + 10, 0);
+    Store16(out + 10, ChecksumFold(ChecksumAdd(0, out, ip_len)));
+  }
+  uint32_t seq;
+  std::memcpy(&seq, p + ip_len + 4, 4);
+  seq = htonl(ntohl(seq) + static_cast<uint32_t>(offset));
+  std::memcpy(tcp + 4, &seq, 4);
+  if (!last) tcp[13] &= static_cast<uint8_t>(~(0x01 | 0x08));  // FIN, PSH only on the last
+  if (index > 0) tcp[13] &= static_cast<uint8_t>(~0x80);       // CWR only on the first
+  // Pseudo-header: addresses, protocol, TCP length.
+  uint32_t sum = v6 ? ChecksumAdd(0, out + 8, 32) : ChecksumAdd(0, out + 12, 8);
+  sum += IPPROTO_TCP;
+  sum += static_cast<uint32_t>(tcp_len & 0xffff) + static_cast<uint32_t>(tcp_len >> 16);
+  Store16(tcp + 16, 0);
+  sum = ChecksumAdd(sum, tcp, tcp_len);
+  Store16(tcp + 16, ChecksumFold(sum));
+  return total;
+}
+
+}  // namespace
+
+uint32_t ChecksumAdd(uint32_t sum, const uint8_t* data, size_t len) {
+  uint64_t s = sum;
+  size_t i = 0;
+  for (; i + 1 < len; i += 2) s += static_cast<uint32_t>(data[i] << 8 | data[i + 1]);
+  if (i < len) s += static_cast<uint32_t>(data[i] << 8);
+  while (s >> 32) s = (s & 0xffffffffu) + (s >> 32);
+  return static_cast<uint32_t>(s);
+}
+
+uint16_t ChecksumFold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+bool SegmentTcpForTest(const uint8_t* packet, size_t len, size_t segment_size,
+                       std::vector<std::vector<uint8_t>>* out) {
+  bool v6;
+  size_t ip_len, header_len;
+  if (!ParseTcp(packet, len, &v6, &ip_len, &header_len) || segment_size == 0) return false;
+  const size_t payload = len - header_len;
+  uint32_t index = 0;
+  for (size_t off = 0; off < payload; off += segment_size, ++index) {
+    const size_t size = std::min(segment_size, payload - off);
+    std::vector<uint8_t> seg(header_len + size);
+    BuildSegment(packet, v6, ip_len, header_len, off, size, index, off + size == payload,
+                 seg.data());
+    out->push_back(std::move(seg));
+  }
+  return true;
+}
+
+Result<std::unique_ptr<LinuxTun>> LinuxTun::Open(std::string_view name, int mtu, bool offload) {
   if (name.empty() || name.size() >= IFNAMSIZ) {
     return Error(StrCat("interface name \"", name, "\" must be 1 to ", IFNAMSIZ - 1, " bytes"));
   }
@@ -22,8 +138,8 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::Open(std::string_view name, int mtu)
   if (!fd) return Error::FromErrno("open /dev/net/tun", errno);
   ifreq ifr{};
   std::memcpy(ifr.ifr_name, name.data(), name.size());
-  // IFF_NO_PI: packets start at the IP header. IFF_VNET_HDR would go here with TUNSETOFFLOAD.
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  // IFF_NO_PI: packets start at the IP header (after the virtio header with offloads).
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
   if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0) {
     return Error::FromErrno(StrCat("TUNSETIFF ", name), errno);
   }
@@ -36,29 +152,119 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::Open(std::string_view name, int mtu)
   if (::ioctl(sock.get(), SIOCSIFMTU, &mtu_req) < 0) {
     return Error::FromErrno(StrCat("SIOCSIFMTU ", mtu, " dev ", actual), errno);
   }
-  return std::unique_ptr<LinuxTun>(new LinuxTun(std::move(fd), std::move(actual)));
+  std::unique_ptr<LinuxTun> tun(new LinuxTun(std::move(fd), std::move(actual)));
+  if (offload) {
+    tun->vnet_hdr_ = true;
+    // Without TSO the virtio header stays (all zero); checksums may still be left to us.
+    const unsigned flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    tun->offload_ = ::ioctl(tun->fd_.get(), TUNSETOFFLOAD, flags) == 0;
+    tun->super_.reset(new uint8_t[kSuperPacketSize]);
+  }
+  return tun;
+}
+
+size_t LinuxTun::EmitSegments(std::span<Packet> out) {
+  const uint8_t* p = super_.get() + sizeof(virtio_net_hdr);
+  bool v6;
+  size_t ip_len, header_len;
+  ParseTcp(p, super_len_, &v6, &ip_len, &header_len);  // validated when the packet was taken
+  const size_t payload = super_len_ - header_len;
+  size_t n = 0;
+  while (next_offset_ < payload && n < out.size()) {
+    const size_t size = std::min(segment_size_, payload - next_offset_);
+    if (header_len + size > out[n].capacity) {
+      ++offload_errors_;
+      next_offset_ = payload;
+      break;
+    }
+    out[n].size = BuildSegment(p, v6, ip_len, header_len, next_offset_, size, segment_index_,
+                               next_offset_ + size == payload, out[n].data);
+    next_offset_ += size;
+    ++segment_index_;
+    ++n;
+  }
+  return n;
+}
+
+size_t LinuxTun::TakeOffloaded(size_t len, std::span<Packet> out) {
+  virtio_net_hdr h;
+  std::memcpy(&h, super_.get(), sizeof(h));
+  uint8_t* p = super_.get() + sizeof(h);
+  const size_t plen = len - sizeof(h);
+  const uint8_t gso = h.gso_type & static_cast<uint8_t>(~VIRTIO_NET_HDR_GSO_ECN);
+  if (gso == VIRTIO_NET_HDR_GSO_NONE) {
+    if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+      // The checksum field holds the pseudo-header sum; finish it over the rest.
+      const size_t start = h.csum_start, field = start + h.csum_offset;
+      if (start >= plen || field + 2 > plen) {
+        ++offload_errors_;
+        return 0;
+      }
+      uint16_t csum = ChecksumFold(ChecksumAdd(0, p + start, plen - start));
+      Store16(p + field, csum == 0 ? 0xffff : csum);
+    }
+    if (plen > out[0].capacity) {
+      ++offload_errors_;
+      return 0;
+    }
+    std::memcpy(out[0].data, p, plen);
+    out[0].size = plen;
+    return 1;
+  }
+  bool v6;
+  size_t ip_len, header_len;
+  if ((gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6) || h.gso_size == 0 ||
+      !ParseTcp(p, plen, &v6, &ip_len, &header_len)) {
+    ++offload_errors_;
+    return 0;
+  }
+  super_len_ = plen;
+  header_len_ = header_len;
+  segment_size_ = h.gso_size;
+  next_offset_ = 0;
+  segment_index_ = 0;
+  return EmitSegments(out);
 }
 
 Result<size_t> LinuxTun::ReadBatch(std::span<Packet> packets) {
   size_t n = 0;
   while (n < packets.size()) {
-    ssize_t r = ::read(fd_.get(), packets[n].data, packets[n].capacity);
+    if (vnet_hdr_ && super_len_ > 0 && next_offset_ < super_len_ - header_len_) {
+      n += EmitSegments(packets.subspan(n));
+      continue;
+    }
+    super_len_ = 0;
+    uint8_t* dst = vnet_hdr_ ? super_.get() : packets[n].data;
+    const size_t cap = vnet_hdr_ ? kSuperPacketSize : packets[n].capacity;
+    ssize_t r = ::read(fd_.get(), dst, cap);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) break;
       if (n > 0) break;  // report what we have; the error comes back on the next call
       return Error::FromErrno(StrCat("read ", name_), errno);
     }
-    packets[n].size = static_cast<size_t>(r);
-    ++n;
+    if (!vnet_hdr_) {
+      packets[n++].size = static_cast<size_t>(r);
+      continue;
+    }
+    if (static_cast<size_t>(r) <= sizeof(virtio_net_hdr)) continue;
+    n += TakeOffloaded(static_cast<size_t>(r), packets.subspan(n));
   }
   return n;
 }
 
 Status LinuxTun::WriteBatch(std::span<const Packet> packets, size_t* refused) {
+  static const virtio_net_hdr kNoOffload{};
   for (const Packet& p : packets) {
     for (;;) {
-      ssize_t r = ::write(fd_.get(), p.data, p.size);
+      ssize_t r;
+      if (vnet_hdr_) {
+        iovec iov[2] = {{const_cast<virtio_net_hdr*>(&kNoOffload), sizeof(kNoOffload)},
+                        {p.data, p.size}};
+        r = ::writev(fd_.get(), iov, 2);
+      } else {
+        r = ::write(fd_.get(), p.data, p.size);
+      }
       if (r >= 0) break;
       if (errno == EINTR) continue;
       // The kernel refuses packets it cannot parse (EINVAL) and drops on a full queue (EAGAIN /

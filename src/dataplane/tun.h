@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -35,21 +36,55 @@ class TunDevice {
 };
 
 // A Linux TUN device (IFF_TUN | IFF_NO_PI), nonblocking. Opening needs CAP_NET_ADMIN.
+//
+// With offloads (IFF_VNET_HDR + TUNSETOFFLOAD TSO4/TSO6/CSUM), the kernel hands over TCP
+// super-packets of up to 64 KiB with their checksum left to us: one read() then yields dozens of
+// packets, which ReadBatch segments (headers, sequence numbers, checksums) into MTU-sized ones.
+// Written packets carry an all-zero virtio header (no offload requested).
 class LinuxTun final : public TunDevice {
  public:
   // Creates (or attaches to) the TUN interface `name` (at most 15 bytes) and sets its MTU. The link
-  // is left down, as wireguard-go does: whoever configures addresses brings it up.
-  static Result<std::unique_ptr<LinuxTun>> Open(std::string_view name, int mtu);
+  // is left down, as wireguard-go does: whoever configures addresses brings it up. `offload`
+  // asks for TSO; the device falls back to plain packets if the kernel refuses.
+  static Result<std::unique_ptr<LinuxTun>> Open(std::string_view name, int mtu,
+                                                bool offload = true);
 
   const std::string& name() const override { return name_; }
   int fd() const override { return fd_.get(); }
   Result<size_t> ReadBatch(std::span<Packet> packets) override;
   Status WriteBatch(std::span<const Packet> packets, size_t* refused) override;
+  bool offload() const { return offload_; }
+  // Super-packets or checksum requests that could not be handled (malformed), dropped.
+  uint64_t offload_errors() const { return offload_errors_; }
 
  private:
   LinuxTun(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
+  // Moves the pending super-packet's next segments into `out`; returns how many.
+  size_t EmitSegments(std::span<Packet> out);
+  // Takes one packet read with its virtio header; may leave segments pending.
+  size_t TakeOffloaded(size_t len, std::span<Packet> out);
+
   UniqueFd fd_;
   std::string name_;
+  bool offload_ = false;
+  bool vnet_hdr_ = false;
+  // The super-packet being segmented (reader thread only).
+  std::unique_ptr<uint8_t[]> super_;
+  size_t super_len_ = 0;   // bytes after the virtio header
+  size_t header_len_ = 0;  // IP + TCP header
+  size_t segment_size_ = 0;
+  size_t next_offset_ = 0;  // payload offset of the next segment; pending while < payload length
+  uint32_t segment_index_ = 0;
+  uint64_t offload_errors_ = 0;
 };
+
+// Internet checksum helpers (RFC 1071), exposed for tests.
+uint32_t ChecksumAdd(uint32_t sum, const uint8_t* data, size_t len);
+uint16_t ChecksumFold(uint32_t sum);
+
+// Splits a TCP/IPv4 or TCP/IPv6 super-packet `packet` into segments of at most `segment_size`
+// payload bytes, as a NIC doing TSO would; pure, for tests. Each segment is appended to `out`.
+bool SegmentTcpForTest(const uint8_t* packet, size_t len, size_t segment_size,
+                       std::vector<std::vector<uint8_t>>* out);
 
 }  // namespace wgate::dataplane
