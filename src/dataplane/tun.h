@@ -8,6 +8,8 @@
 // one writer: the kernel TUN queue is safe for that); neither is reentrant with itself.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <memory>
 #include <span>
 #include <string>
@@ -40,7 +42,9 @@ class TunDevice {
 // With offloads (IFF_VNET_HDR + TUNSETOFFLOAD TSO4/TSO6/CSUM), the kernel hands over TCP
 // super-packets of up to 64 KiB with their checksum left to us: one read() then yields dozens of
 // packets, which ReadBatch segments (headers, sequence numbers, checksums) into MTU-sized ones.
-// Written packets carry an all-zero virtio header (no offload requested).
+// WriteBatch does the reverse (GRO): a run of in-order segments of one TCP flow within a batch is
+// written as one super-packet, its headers rewritten in place in the first packet's buffer; other
+// packets go one by one with an all-zero virtio header. Order within the batch is kept.
 class LinuxTun final : public TunDevice {
  public:
   // Creates (or attaches to) the TUN interface `name` (at most 15 bytes) and sets its MTU. The link
@@ -59,6 +63,8 @@ class LinuxTun final : public TunDevice {
 
  private:
   LinuxTun(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
+  // writev with the device's error policy (a refused packet is counted, not an error).
+  Status WriteVector(struct iovec* iov, int count, size_t* refused);
   // Moves the pending super-packet's next segments into `out`; returns how many.
   size_t EmitSegments(std::span<Packet> out);
   // Takes one packet read with its virtio header; may leave segments pending.
