@@ -137,8 +137,15 @@ CONF
 wg_start_gateway() {
   WGATE_PID=
   wg_spawn ip netns exec "$NS_GW" env WGATE_INTERFACE="$WG_GW_IF" "$@" "$WGATE" run --config "$WG_CONF" \
+    ${TEST_RUN_FLAGS:-} \
     >>"$WG_DIR/wgate.log" 2>&1
   WGATE_PID=${WG_PIDS[-1]}
+  if [ -n "${RESET_AFTER_LOCKDOWN:-}" ]; then
+    # Count from the moment the namespace is locked (see the leak suite's loop).
+    for _ in $(seq 100); do in_gw nft list table inet wgate >/dev/null 2>&1 && break; sleep 0.05; done
+    reset_leaks
+    RESET_AFTER_LOCKDOWN=
+  fi
 }
 
 gw_status() { in_gw "$WGATE" status "$@"; }

@@ -108,6 +108,8 @@ int RunRun(const std::vector<std::string_view>& args, Io io) {
     }
     if (args[i] == "--config" && i + 1 < args.size()) {
       options.config_flag = std::string(args[++i]);
+    } else if (args[i] == "--test-without-nftables") {  // test only: the blackhole fallback
+      options.test_without_nftables = true;
     } else if (args[i].substr(0, 9) == "--config=") {
       options.config_flag = std::string(args[i].substr(9));
     } else {

@@ -8,6 +8,7 @@
 #include "base/strings.h"
 #include "config/config_file.h"
 #include "daemon/config_source.h"
+#include "daemon/file_util.h"
 #include "daemon/hooks.h"
 
 namespace wgate::daemon {
@@ -43,6 +44,19 @@ std::string Located(const config::Diagnostic& d) {
 }
 
 }  // namespace
+
+bool SetIpv6Disabled(bool disabled) {
+  bool ok = true;
+  for (const char* path : {"/proc/sys/net/ipv6/conf/all/disable_ipv6",
+                           "/proc/sys/net/ipv6/conf/default/disable_ipv6"}) {
+    if (Status s = WriteFileInPlace(path, disabled ? "1\n" : "0\n"); !s.ok()) {
+      LogWarn("cannot " + std::string(disabled ? "disable" : "re-enable") +
+              " IPv6: " + s.error().message());
+      ok = false;
+    }
+  }
+  return ok;
+}
 
 Status RemoveWgateRules(netlink::RouteNetlink& net) {
   Status result = Ok();
@@ -108,6 +122,9 @@ Status Gateway::Lockdown() {
                    s.error().message());
     }
   }
+  // Blackhole routes cannot stop what is never routed: the kernel's own IPv6 link-local messages
+  // (MLD reports, router solicitations). Without a firewall, IPv6 goes off entirely.
+  ipv6_disabled_by_us_ = deps_.set_ipv6_disabled(true);
   status_.firewall = "blackhole fallback (nftables unavailable)";
   status_.rules_verified = false;
   status_.rules_problem = "nftables is unavailable; only blackhole routes protect the namespace";
@@ -394,6 +411,15 @@ void Gateway::Load(const std::optional<std::string>& config_flag, const config::
     return;
   }
 
+  if (!deps_.firewall) {
+    // Without a firewall only blackhole routes protect the namespace, and a blackhole default in
+    // the main table ends the kernel's rule walk before any tunnel route is consulted: the tunnel
+    // could not carry traffic. Say so instead of pretending to connect.
+    Block(
+        "nftables is unavailable: every default route is blackholed and the tunnel stays down "
+        "(wgate opens the namespace only behind its firewall)");
+    return;
+  }
   // A valid new config: the old tunnel goes first (the lockdown holds meanwhile).
   if (active_) {
     TearDown();
@@ -496,6 +522,11 @@ Status Gateway::Unblock() {
   Status result = Ok();
   if (deps_.firewall) {
     if (Status s = deps_.firewall->RemoveAll(); !s.ok()) result = s;
+  } else if (auto tables = deps_.net->TablesInUse(); tables.ok()) {
+    for (uint32_t t : *tables) {
+      if (Status s = deps_.net->RemoveBlackholeDefaults(t); !s.ok() && result.ok()) result = s;
+    }
+    if (ipv6_disabled_by_us_) deps_.set_ipv6_disabled(false);
   }
   if (Status s = deps_.resolv->Restore(); !s.ok() && result.ok()) result = s;
   status_.state = GatewayState::kBlocked;

@@ -45,6 +45,10 @@ inline constexpr uint32_t kWireGuardOverhead = 80;
 // A handshake older than this (REJECT_AFTER_TIME) means the session is gone.
 inline constexpr auto kHandshakeFresh = std::chrono::seconds(180);
 
+// Writes net.ipv6.conf.{all,default}.disable_ipv6 of the calling thread's namespace. Best
+// effort (a container may mount /proc/sys read-only): logs and returns false on failure.
+bool SetIpv6Disabled(bool disabled);
+
 // Deletes the policy rules in wgate's priority range, e.g. those a SIGKILLed run left behind.
 Status RemoveWgateRules(netlink::RouteNetlink& net);
 
@@ -85,6 +89,9 @@ struct GatewayDeps {
   ResolvConf* resolv = nullptr;
   EndpointResolver* resolver = nullptr;
   const Clock* clock = nullptr;
+  // Switches IPv6 off/on in the namespace (the blackhole fallback's last step); SetIpv6Disabled
+  // unless a test replaces it.
+  bool (*set_ipv6_disabled)(bool disabled) = &SetIpv6Disabled;
 };
 
 class Gateway {
@@ -146,6 +153,7 @@ class Gateway {
   std::vector<netlink::Route> installed_routes_;  // routes not on the tunnel interface
   std::vector<std::string> config_warnings_;
   bool transient_failure_ = false;
+  bool ipv6_disabled_by_us_ = false;  // by the blackhole fallback, to restore on Unblock
 };
 
 }  // namespace wgate::daemon

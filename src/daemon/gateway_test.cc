@@ -103,9 +103,15 @@ class GatewayTest : public ::testing::Test {
   }
 
   std::unique_ptr<Gateway> Make(bool with_firewall = true) {
-    return std::make_unique<Gateway>(GatewayDeps{with_firewall ? &fw_ : nullptr, &net_, &engine_,
-                                                 resolv_.get(), &resolver_, &clock_});
+    GatewayDeps deps{
+        with_firewall ? &fw_ : nullptr, &net_, &engine_, resolv_.get(), &resolver_, &clock_};
+    deps.set_ipv6_disabled = [](bool disabled) {  // never the host's /proc/sys
+      ipv6_disabled = disabled;
+      return true;
+    };
+    return std::make_unique<Gateway>(deps);
   }
+  static inline bool ipv6_disabled = false;
   std::string WriteConfig(const std::string& text, const std::string& name = "wg0.conf") {
     return dir_.Write(name, text, 0600);
   }
@@ -407,10 +413,18 @@ TEST_F(GatewayTest, WithoutNftablesFallsBackToBlackholeRoutes) {
     }
   }
   EXPECT_TRUE(v4 && v6);
+  EXPECT_TRUE(ipv6_disabled) << "blackhole routes cannot stop link-local IPv6";
   EXPECT_FALSE(gw.status().healthy());
-  // The uplink was recorded before the blackhole hid it: the tunnel still comes up.
+  // A blackhole default ends the kernel's rule walk, so a tunnel could not carry traffic: it is
+  // not started, and the status says why.
   gw.Load(WriteConfig(Config()), {});
-  EXPECT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_THAT(gw.status().reason, HasSubstr("nftables is unavailable"));
+  EXPECT_EQ(engine_.starts, 0);
+  ASSERT_TRUE(gw.Unblock().ok());
+  for (const netlink::Route& r : net_.routes())
+    EXPECT_NE(r.type, netlink::RouteType::kBlackhole) << r.ToString();
+  EXPECT_FALSE(ipv6_disabled);
 }
 
 TEST_F(GatewayTest, PublishedPortsGetAReplyRuleFromTheUplinkAddress) {

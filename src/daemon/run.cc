@@ -112,7 +112,10 @@ double MillisSinceProcessStart() {
 
 int RunDaemon(const RunOptions& options) {
   // 1. Lockdown, before the environment or any file is read.
-  auto backend = firewall::NftablesBackend::Create();
+  auto backend =
+      options.test_without_nftables
+          ? Result<std::unique_ptr<firewall::NftablesBackend>>(Error("disabled for a test"))
+          : firewall::NftablesBackend::Create();
   std::optional<firewall::Firewall> fw;
   if (backend.ok()) {
     fw.emplace(**backend);
@@ -292,16 +295,7 @@ Status UnblockNamespace(const std::string& resolv_conf, const std::string& resol
   if (auto net = netlink::KernelRouteNetlink::Create(); net.ok()) {
     keep_first(RemoveWgateRules(**net));
     if (auto tables = (*net)->TablesInUse(); tables.ok()) {
-      for (uint32_t t : *tables) {
-        for (IpAddress::Family family : {IpAddress::Family::kV4, IpAddress::Family::kV6}) {
-          auto routes = (*net)->ListRoutes(family, t);
-          if (!routes.ok()) continue;
-          for (const netlink::Route& r : *routes) {
-            if (r.is_default() && r.type == netlink::RouteType::kBlackhole)
-              keep_first((*net)->DeleteRoute(r));
-          }
-        }
-      }
+      for (uint32_t t : *tables) keep_first((*net)->RemoveBlackholeDefaults(t));
     }
   }
   ResolvConf resolv(resolv_conf, resolv_backup);

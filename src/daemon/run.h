@@ -19,6 +19,8 @@ struct RunOptions {
   std::string control_dir = "/run/wgate";
   std::string resolv_conf = kResolvConfPath;
   std::string resolv_backup = kResolvConfBackupPath;
+  // Test only: behave as if nftables were unusable, to exercise the blackhole fallback for real.
+  bool test_without_nftables = false;
   // Makes the engine; called once, after the lockdown.
   std::function<std::unique_ptr<TunnelEngine>()> make_engine;
 };
