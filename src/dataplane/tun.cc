@@ -394,6 +394,7 @@ Status LinuxTun::WriteBatch(std::span<const Packet> packets, size_t* refused) {
     }
     Status s = WriteVector(iov.data(), static_cast<int>(j - i + 1), refused);
     if (!s.ok()) return s;
+    ++coalesced_writes_;
     i = j;
   }
   return Ok();

@@ -60,6 +60,8 @@ class LinuxTun final : public TunDevice {
   bool offload() const { return offload_; }
   // Super-packets or checksum requests that could not be handled (malformed), dropped.
   uint64_t offload_errors() const { return offload_errors_; }
+  // Runs of segments written as one super-packet (writer thread's count).
+  uint64_t coalesced_writes() const { return coalesced_writes_; }
 
  private:
   LinuxTun(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
@@ -82,6 +84,7 @@ class LinuxTun final : public TunDevice {
   size_t next_offset_ = 0;  // payload offset of the next segment; pending while < payload length
   uint32_t segment_index_ = 0;
   uint64_t offload_errors_ = 0;
+  uint64_t coalesced_writes_ = 0;
 };
 
 // Internet checksum helpers (RFC 1071), exposed for tests.
