@@ -98,7 +98,8 @@ class Engine final : public UapiHandler {
   // Makes Run return. Any thread, also a signal-watching one.
   void Stop();
 
-  // UapiHandler (called on the control thread).
+  // UapiHandler. Called on the control thread by the UAPI server; both take the configuration
+  // lock, so they are also safe from any other thread (the daemon's status API).
   uapi::DeviceState Get() override;
   int Set(const uapi::SetRequest& request, uapi::Failure* failure) override;
 
