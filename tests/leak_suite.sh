@@ -211,7 +211,7 @@ scenario_lan_and_published_port() {
   # A consumer's web UI on 8081, published; 198.51.100.0/24 is not a LAN, 192.0.2.0/24 is.
   wg_spawn ip netns exec "$NS_GW" python3 "$WG_DIR/service.py" 8081 >/dev/null 2>&1
   for _ in $(seq 50); do in_gw ss -ltn | grep -q ':8081 ' && break; sleep 0.1; done
-  wg_start_gateway WGATE_INPUT_PORTS=8081 WGATE_LAN_SUBNETS=192.0.2.0/24
+  wg_start_gateway WGATE_INPUT_PORTS=8081/tcp WGATE_LAN_SUBNETS=192.0.2.0/24
   check "connects" wait_state connected
   # Replies of the published port and traffic to the listed LAN are allowed holes: count them apart.
   in_srv nft insert rule netdev leak in ip saddr 192.0.2.2 tcp sport 8081 accept

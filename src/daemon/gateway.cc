@@ -308,9 +308,18 @@ Status Gateway::BringUp(const Plan& plan) {
   spec.tunnel = plan.interface;
   spec.endpoint = plan.endpoint;
   spec.lan_subnets = plan.settings.lan_subnets;
-  for (const config::Port& p : plan.settings.input_ports) spec.input_ports.push_back(p.number);
-  for (const config::Port& p : plan.settings.vpn_input_ports)
-    spec.vpn_input_ports.push_back(p.number);
+  // "8080" opens TCP and UDP, "8080/tcp" only TCP, as the user wrote it.
+  auto split = [](const std::vector<config::Port>& ports, std::vector<uint16_t>* both,
+                  std::vector<uint16_t>* tcp, std::vector<uint16_t>* udp) {
+    for (const config::Port& p : ports) {
+      bool is_tcp = p.protocol == config::Port::Protocol::kTcp;
+      bool is_udp = p.protocol == config::Port::Protocol::kUdp;
+      (is_tcp ? tcp : is_udp ? udp : both)->push_back(p.number);
+    }
+  };
+  split(plan.settings.input_ports, &spec.input_ports, &spec.input_tcp_ports, &spec.input_udp_ports);
+  split(plan.settings.vpn_input_ports, &spec.vpn_input_ports, &spec.vpn_input_tcp_ports,
+        &spec.vpn_input_udp_ports);
   spec.ipv6_tunnelled = plan.ipv6_tunnelled;
   if (deps_.firewall) {
     if (Status s = deps_.firewall->Apply(spec); !s.ok()) return s;

@@ -65,6 +65,26 @@ std::vector<std::string> PortStrings(const std::vector<uint16_t>& ports) {
 
 std::string Ifname(std::string_view name) { return StrCat("\"", name, "\""); }
 
+// Ports by protocol: both (the TCP+UDP list), TCP only, UDP only.
+struct PortGroups {
+  const std::vector<uint16_t>& both;
+  const std::vector<uint16_t>& tcp;
+  const std::vector<uint16_t>& udp;
+  bool empty() const { return both.empty() && tcp.empty() && udp.empty(); }
+};
+
+// One rule per non-empty group: `head` <protocol match> `field` {ports} `tail`, where field is
+// "dport" or "sport".
+void AddPortRules(std::vector<std::string>* rules, const std::string& head, const PortGroups& g,
+                  std::string_view field, std::string_view tail) {
+  const std::pair<const std::vector<uint16_t>*, std::string_view> groups[] = {
+      {&g.both, "meta l4proto { tcp, udp } th "}, {&g.tcp, "tcp "}, {&g.udp, "udp "}};
+  for (const auto& [ports, proto] : groups) {
+    if (ports->empty()) continue;
+    rules->push_back(StrCat(head, proto, field, " ", SetOf(PortStrings(*ports)), tail));
+  }
+}
+
 Status CheckPorts(std::string_view what, const std::vector<uint16_t>& ports) {
   for (uint16_t p : ports) {
     if (p == 0) return Error(StrCat("firewall: ", what, " 0 is out of range 1-65535"));
@@ -197,12 +217,15 @@ Ruleset BuildConnected(const RulesetSpec& spec) {
   // Without a tunnelled IPv6, the port holes are IPv4 only.
   const std::string v4_only = spec.ipv6_tunnelled ? "" : "meta nfproto ipv4 ";
 
+  const PortGroups published{spec.input_ports, spec.input_tcp_ports, spec.input_udp_ports};
+  const PortGroups forwarded{spec.vpn_input_ports, spec.vpn_input_tcp_ports,
+                             spec.vpn_input_udp_ports};
   std::set<IpPrefix> lans;
   for (const IpPrefix& p : spec.lan_subnets) lans.insert(p.Network());
   const bool has_v6_lan =
       std::any_of(lans.begin(), lans.end(), [](const IpPrefix& p) { return p.addr.is_v6(); });
   const bool v6_on_uplink = spec.endpoint.ip.is_v6() || has_v6_lan || !resolvers.v6.empty() ||
-                            (spec.ipv6_tunnelled && !spec.input_ports.empty());
+                            (spec.ipv6_tunnelled && !published.empty());
 
   Chain input{"input", std::string(kInputHeader), {}};
   input.rules.push_back("iifname \"lo\" accept");
@@ -210,16 +233,8 @@ Ruleset BuildConnected(const RulesetSpec& spec) {
   // Also stateless, so the engine hears its server even if conntrack lost the flow.
   input.rules.push_back(StrCat("iifname ", up, " ", ep_family, " saddr ", ep_addr, " udp sport ",
                                ep_port, " accept"));
-  if (!spec.input_ports.empty()) {
-    input.rules.push_back(StrCat("iifname ", up, " ", v4_only,
-                                 "meta l4proto { tcp, udp } th dport ",
-                                 SetOf(PortStrings(spec.input_ports)), " accept"));
-  }
-  if (!spec.vpn_input_ports.empty()) {
-    input.rules.push_back(StrCat("iifname ", tun, " ", v4_only,
-                                 "meta l4proto { tcp, udp } th dport ",
-                                 SetOf(PortStrings(spec.vpn_input_ports)), " accept"));
-  }
+  AddPortRules(&input.rules, StrCat("iifname ", up, " ", v4_only), published, "dport", " accept");
+  AddPortRules(&input.rules, StrCat("iifname ", tun, " ", v4_only), forwarded, "dport", " accept");
   if (v6_on_uplink) input.rules.push_back(NeighbourDiscovery(StrCat("iifname ", up, " ")));
 
   Chain output = OutputHead(spec, resolvers);
@@ -230,13 +245,10 @@ Ruleset BuildConnected(const RulesetSpec& spec) {
     output.rules.push_back(
         StrCat("oifname ", up, " ", FamilyKeyword(lan.addr), " daddr ", lan.ToString(), " accept"));
   }
-  if (!spec.input_ports.empty()) {
-    // Replies only: the conntrack entry must have been opened from the far side, so a consumer
-    // cannot use a published port number as a source port to get out.
-    output.rules.push_back(
-        StrCat("oifname ", up, " ", v4_only, "meta l4proto { tcp, udp } th sport ",
-               SetOf(PortStrings(spec.input_ports)), " ct direction reply accept"));
-  }
+  // Replies only: the conntrack entry must have been opened from the far side, so a consumer
+  // cannot use a published port number as a source port to get out.
+  AddPortRules(&output.rules, StrCat("oifname ", up, " ", v4_only), published, "sport",
+               " ct direction reply accept");
   if (v6_on_uplink) output.rules.push_back(NeighbourDiscovery(StrCat("oifname ", up, " ")));
   output.rules.push_back(FinalRefusal(Mode::kConnected));
 
@@ -328,8 +340,13 @@ Status ValidateSpec(const RulesetSpec& spec) {
                           ", out of range 1-", lan.addr.bit_length()));
     }
   }
-  if (Status s = CheckPorts("input port", spec.input_ports); !s) return s;
-  if (Status s = CheckPorts("VPN input port", spec.vpn_input_ports); !s) return s;
+  for (const auto* ports : {&spec.input_ports, &spec.input_tcp_ports, &spec.input_udp_ports}) {
+    if (Status s = CheckPorts("input port", *ports); !s) return s;
+  }
+  for (const auto* ports :
+       {&spec.vpn_input_ports, &spec.vpn_input_tcp_ports, &spec.vpn_input_udp_ports}) {
+    if (Status s = CheckPorts("VPN input port", *ports); !s) return s;
+  }
   return Ok();
 }
 

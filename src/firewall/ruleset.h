@@ -84,12 +84,17 @@ struct RulesetSpec {
   // Reachable directly out of the uplink (any protocol, any port, DNS included). Host bits are
   // ignored; /0 is refused (it would open the whole uplink).
   std::vector<IpPrefix> lan_subnets;
-  // TCP and UDP ports the consumers publish: new connections accepted from the uplink, and their
-  // replies (conntrack reply direction only) let back out of it.
+  // Ports the consumers publish: new connections accepted from the uplink, and their replies
+  // (conntrack reply direction only) let back out of it. input_ports are opened for TCP and UDP,
+  // the _tcp/_udp lists for that protocol only ("8080/tcp").
   std::vector<uint16_t> input_ports;
-  // TCP and UDP ports open to new connections arriving through the tunnel (provider port
-  // forwarding). Without them only established/related traffic comes in through the tunnel.
+  std::vector<uint16_t> input_tcp_ports;
+  std::vector<uint16_t> input_udp_ports;
+  // Ports open to new connections arriving through the tunnel (provider port forwarding), by
+  // protocol as above. Without them only established/related traffic comes in through the tunnel.
   std::vector<uint16_t> vpn_input_ports;
+  std::vector<uint16_t> vpn_input_tcp_ports;
+  std::vector<uint16_t> vpn_input_udp_ports;
   // When false, no IPv6 goes anywhere except loopback and the explicit address holes named above
   // (a v6 endpoint, v6 LAN subnets, v6 resolvers): not into the tunnel, not to published ports.
   bool ipv6_tunnelled = false;

@@ -311,6 +311,30 @@ TEST(RulesetTest, Ipv4OnlyTunnelKeepsIpv6OffThePortHoles) {
   EXPECT_EQ(script.find("nd-neighbor"), std::string::npos);  // no IPv6 on the uplink at all
 }
 
+TEST(RulesetTest, PortsOpenOnlyTheProtocolAsked) {
+  RulesetSpec spec = Connected();
+  spec.input_ports = {};
+  spec.input_tcp_ports = {8080};
+  spec.input_udp_ports = {6881};
+  spec.vpn_input_tcp_ports = {51413};
+  auto r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_NE(r->script.find("iifname \"eth0\" meta nfproto ipv4 tcp dport 8080 accept"),
+            std::string::npos)
+      << r->script;
+  EXPECT_NE(r->script.find("iifname \"eth0\" meta nfproto ipv4 udp dport 6881 accept"),
+            std::string::npos);
+  EXPECT_NE(r->script.find("iifname \"wg0\" meta nfproto ipv4 tcp dport 51413 accept"),
+            std::string::npos);
+  EXPECT_NE(
+      r->script.find("oifname \"eth0\" meta nfproto ipv4 tcp sport 8080 ct direction reply accept"),
+      std::string::npos);
+  EXPECT_EQ(r->script.find("th dport"), std::string::npos)
+      << "no port is opened for both protocols";
+  spec.input_tcp_ports = {0};
+  EXPECT_FALSE(BuildRuleset(spec).ok());
+}
+
 TEST(RulesetTest, ModeNames) {
   EXPECT_EQ(ModeName(Mode::kLockdown), "lockdown");
   EXPECT_EQ(ModeName(Mode::kConnected), "connected");
