@@ -598,6 +598,23 @@ TEST_F(EngineNetnsTest, WgShowconfPrintsWhatWasConfiguredAndWgSetChangesAPeerLiv
              "\nAllowedIPs = 10.9.0.2/32, fd00:9::2/128\nEndpoint = [fd00:1::2]:51821\n"
              "PersistentKeepalive = 25\n");
   EXPECT_EQ(Wg(a_, {"showconf", a_.iface}), expected);
+  // The mark is on the sockets themselves (what the kill switch matches), on both families, and
+  // the sockets of the random port the engine started with are gone.
+  std::this_thread::sleep_for(500ms);
+  auto sockets = a_.ns->Exec({"ss", "-uaneH"});
+  ASSERT_TRUE(sockets.ok()) << sockets.error().message();
+  std::istringstream lines(*sockets);
+  int marked = 0, others = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(":51820 ") != std::string::npos &&
+        line.find("fwmark:0x1234") != std::string::npos) {
+      ++marked;
+    } else if (line.rfind("UNCONN", 0) == 0) {  // (ss's stderr is mixed in)
+      ++others;
+    }
+  }
+  EXPECT_EQ(marked, 2) << *sockets;
+  EXPECT_EQ(others, 0) << *sockets;
   // The same text from wireguard-go for the same settings (its own view) has the same shape.
   ASSERT_TRUE(Ping(*a_.ns, b_.inner6)) << "psk handshake";
   const std::string show = Wg(a_, {"show", a_.iface});
