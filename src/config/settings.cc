@@ -25,6 +25,9 @@ const std::vector<SettingInfo> kSettings = {
     {"WGATE_DNS", "comma-separated DNS servers to use when the config has no DNS line"},
     {"WGATE_ALLOW_DOCKER_DNS",
      "true to allow Docker's resolver 127.0.0.11 (it resolves outside the tunnel)"},
+    {"WGATE_ENGINE_WORKERS",
+     "crypto helper threads of the engine (default: one per core beyond the first)"},
+    {"WGATE_TUN_OFFLOAD", "0 to turn off the tunnel device's TCP offloads (default: on)"},
 };
 
 // Reads one variable at a time, recording errors as `NAME: "value" reason`.

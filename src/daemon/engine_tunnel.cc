@@ -4,6 +4,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "base/log.h"
@@ -23,9 +24,14 @@ EngineTunnel::~EngineTunnel() { Stop(); }
 Status EngineTunnel::Start(const std::string& name, const config::WgConfig& config, uint32_t fwmark,
                            const SocketAddress& endpoint, uint32_t mtu) {
   Stop();
-  auto tun = dataplane::LinuxTun::Open(name, static_cast<int>(mtu));
+  // The engine's tuning knobs, as `wgate engine` reads them (listed in config/settings.cc).
+  const char* offload = std::getenv("WGATE_TUN_OFFLOAD");
+  auto tun = dataplane::LinuxTun::Open(name, static_cast<int>(mtu),
+                                       !(offload && std::string_view(offload) == "0"));
   if (!tun.ok()) return tun.error();
   dataplane::EngineOptions options;
+  if (const char* workers = std::getenv("WGATE_ENGINE_WORKERS"))
+    options.workers = std::atoi(workers);
   options.mtu = static_cast<int>(mtu);
   options.default_fwmark = fwmark;
   options.listen_port = config.interface.listen_port.value_or(0);

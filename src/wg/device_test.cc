@@ -240,6 +240,11 @@ TEST_F(TwoPeersTest, HandshakeThenDataBothWays) {
   EXPECT_EQ(cs.tx_bytes, ss.rx_bytes);
   EXPECT_EQ(ss.tx_bytes, cs.rx_bytes);
   EXPECT_GT(cs.tx_bytes, kInitiationSize + 100u);
+  // Datagrams are counted too: every one sent is received once (nothing was lost here).
+  EXPECT_EQ(cs.tx_packets, ss.rx_packets);
+  EXPECT_EQ(ss.tx_packets, cs.rx_packets);
+  EXPECT_GE(cs.tx_packets, 3u);  // initiation and two data packets at least
+  EXPECT_GE(ss.tx_packets, 2u);  // response and the data packet
 }
 
 TEST_F(TwoPeersTest, ResponderWaitsForKeyConfirmation) {

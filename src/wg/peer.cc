@@ -58,6 +58,8 @@ PeerStats Peer::stats() const {
   PeerStats s;
   s.rx_bytes = rx_bytes_.load(std::memory_order_relaxed);
   s.tx_bytes = tx_bytes_.load(std::memory_order_relaxed);
+  s.rx_packets = rx_packets_.load(std::memory_order_relaxed);
+  s.tx_packets = tx_packets_.load(std::memory_order_relaxed);
   for (size_t i = 0; i < kDropReasonCount; ++i) s.drops[i] = drops_[i].load();
   std::lock_guard lock(mu_);
   s.last_handshake = last_handshake_;
@@ -120,6 +122,7 @@ std::shared_ptr<Keypair> Peer::UsableCurrentLocked(MonoTime now) const {
 
 bool Peer::AuthenticatedReceiveLocked(size_t bytes, const SocketAddress& source, MonoTime now) {
   rx_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  rx_packets_.fetch_add(1, std::memory_order_relaxed);
   timers_.AnyAuthenticatedPacketTraversal(now, persistent_keepalive_);
   timers_.AnyAuthenticatedPacketReceived();
   // Roaming: the endpoint follows the source of authenticated packets.
@@ -130,6 +133,7 @@ bool Peer::AuthenticatedReceiveLocked(size_t bytes, const SocketAddress& source,
 
 void Peer::AuthenticatedSendLocked(size_t bytes, MonoTime now) {
   tx_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  tx_packets_.fetch_add(1, std::memory_order_relaxed);
   timers_.AnyAuthenticatedPacketTraversal(now, persistent_keepalive_);
   timers_.AnyAuthenticatedPacketSent();
 }

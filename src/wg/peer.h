@@ -40,6 +40,8 @@ struct PeerConfig {
 struct PeerStats {
   uint64_t rx_bytes = 0;  // every authenticated datagram received, as on the wire
   uint64_t tx_bytes = 0;  // every datagram sent, as on the wire
+  uint64_t rx_packets = 0;  // those datagrams, counted
+  uint64_t tx_packets = 0;
   std::optional<WallTime> last_handshake;
   std::array<uint64_t, kDropReasonCount> drops{};
   uint64_t drop(DropReason r) const { return drops[static_cast<size_t>(r)]; }
@@ -177,6 +179,8 @@ class Peer {
 
   std::atomic<uint64_t> rx_bytes_{0};
   std::atomic<uint64_t> tx_bytes_{0};
+  std::atomic<uint64_t> rx_packets_{0};
+  std::atomic<uint64_t> tx_packets_{0};
   std::array<std::atomic<uint64_t>, kDropReasonCount> drops_{};
 };
 
