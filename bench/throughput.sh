@@ -8,7 +8,7 @@
 #   bench/throughput.sh [-t SECONDS] [-b WGATE_BINARY]
 # WGATE_BINARY defaults to build/release/src/cli/wgate (scripts/build.sh release).
 # Everything lives in two namespaces made here (prefix wgb<pid>), removed on exit; only processes
-# started here are stopped, by PID; addresses come from 192.0.2.0/24, 10.77.0.0/24 and fd00::/8.
+# started here are stopped, by PID; addresses come from 192.0.2.0/24, 198.51.100.0/24 and fd00::/8.
 set -euo pipefail
 umask 077
 cd "$(dirname "$0")/.."
@@ -114,11 +114,11 @@ start_pair() {  # kind ("wgate" or "wggo")
     i=$((i + 1))
   done
   ip netns exec "$nsa" wg set "${prefix}a" private-key "$work/a.key" listen-port 51820 \
-    peer "$pub_b" endpoint 192.0.2.2:51821 allowed-ips 10.77.0.2/32
+    peer "$pub_b" endpoint 192.0.2.2:51821 allowed-ips 198.51.100.2/32
   ip netns exec "$nsb" wg set "${prefix}b" private-key "$work/b.key" listen-port 51821 \
-    peer "$pub_a" allowed-ips 10.77.0.1/32
-  ip -n "$nsa" addr add 10.77.0.1/24 dev "${prefix}a"
-  ip -n "$nsb" addr add 10.77.0.2/24 dev "${prefix}b"
+    peer "$pub_a" allowed-ips 198.51.100.1/32
+  ip -n "$nsa" addr add 198.51.100.1/24 dev "${prefix}a"
+  ip -n "$nsb" addr add 198.51.100.2/24 dev "${prefix}b"
   ip -n "$nsa" link set "${prefix}a" up
   ip -n "$nsb" link set "${prefix}b" up
 }
@@ -139,10 +139,10 @@ measure() {  # label addr
 }
 
 start_pair wgate
-measure wgate 10.77.0.2
+measure wgate 198.51.100.2
 stop_pair
 start_pair wggo
-measure wggo 10.77.0.2
+measure wggo 198.51.100.2
 stop_pair
 measure veth 192.0.2.2
 

@@ -3,7 +3,7 @@
 //
 //   a (client)                                   b (server)
 //   va 192.0.2.1/24 fd00:1::1/64     <-veth->    vb 192.0.2.2/24 fd00:1::2/64
-//   wg "wgt<pid>a<n>" 10.9.0.1/24 fd00:9::1/64   wg "wgt<pid>b<n>" 10.9.0.2/24 fd00:9::2/64
+//   wg "wgt<pid>a<n>" 198.51.100.1/24 fd00:9::1/64   wg "wgt<pid>b<n>" 198.51.100.2/24 fd00:9::2/64
 //
 // Each side runs `wgate engine -f` or Debian's `wireguard-go -f` (interface names are unique per
 // run: the UAPI socket directory is shared by every namespace), configured with `wg set` over the
@@ -334,8 +334,8 @@ class EngineNetnsTest : public ::testing::Test {
     b_.outer4 = Ip("192.0.2.2");
     a_.outer6 = Ip("fd00:1::1");
     b_.outer6 = Ip("fd00:1::2");
-    a_.inner4 = Ip("10.9.0.1");
-    b_.inner4 = Ip("10.9.0.2");
+    a_.inner4 = Ip("198.51.100.1");
+    b_.inner4 = Ip("198.51.100.2");
     a_.inner6 = Ip("fd00:9::1");
     b_.inner6 = Ip("fd00:9::2");
     ASSERT_TRUE(netns::AddVeth(*a_.ns, a_.veth, *b_.ns, b_.veth).ok());
@@ -595,7 +595,7 @@ TEST_F(EngineNetnsTest, WgShowconfPrintsWhatWasConfiguredAndWgSetChangesAPeerLiv
   const std::string expected =
       StrCat("[Interface]\nListenPort = 51820\nFwMark = 0x1234\nPrivateKey = ", a_.private_key,
              "\n\n[Peer]\nPublicKey = ", b_.public_key, "\nPresharedKey = ", psk,
-             "\nAllowedIPs = 10.9.0.2/32, fd00:9::2/128\nEndpoint = [fd00:1::2]:51821\n"
+             "\nAllowedIPs = 198.51.100.2/32, fd00:9::2/128\nEndpoint = [fd00:1::2]:51821\n"
              "PersistentKeepalive = 25\n");
   EXPECT_EQ(Wg(a_, {"showconf", a_.iface}), expected);
   // The mark is on the sockets themselves (what the kill switch matches), on both families, and
@@ -629,7 +629,7 @@ TEST_F(EngineNetnsTest, WgShowconfPrintsWhatWasConfiguredAndWgSetChangesAPeerLiv
   EXPECT_THAT(Wg(a_, {"show", a_.iface, "allowed-ips"}), HasSubstr("\tfd00:9::2/128\n"));
   EXPECT_FALSE(Ping(*a_.ns, b_.inner4, 1500ms));
   Must(a_.ns->Exec(
-      {"wg", "set", a_.iface, "peer", b_.public_key, "allowed-ips", "10.9.0.2/32,fd00:9::2/128"}));
+      {"wg", "set", a_.iface, "peer", b_.public_key, "allowed-ips", "198.51.100.2/32,fd00:9::2/128"}));
   EXPECT_TRUE(Ping(*a_.ns, b_.inner4));
   // setconf round trip: what showconf prints, setconf accepts and showconf prints again.
   const std::string conf = dir_.path() + "/a.conf";

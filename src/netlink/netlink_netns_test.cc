@@ -193,9 +193,9 @@ TEST_F(NetlinkNetnsTest, AddsListsAndDeletesAddresses) {
 }
 
 TEST_F(NetlinkNetnsTest, ErrorsNameTheOperationAndQuoteTheKernel) {
-  Status s = nl_->AddAddress("wg0", P("10.64.0.2/32"));
+  Status s = nl_->AddAddress("wg0", P("203.0.113.2/32"));
   ASSERT_FALSE(s);
-  EXPECT_EQ(s.error().message(), "RTM_NEWADDR 10.64.0.2/32 dev wg0: No such device");
+  EXPECT_EQ(s.error().message(), "RTM_NEWADDR 203.0.113.2/32 dev wg0: No such device");
   EXPECT_EQ(s.error().sys_errno(), ENODEV);
 
   s = nl_->AddRoute(DevRoute("0.0.0.0/0", "wg0", 51820));
