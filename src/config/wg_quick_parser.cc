@@ -2,6 +2,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 
 #include "base/error.h"
 #include "base/strings.h"
@@ -98,6 +99,74 @@ std::string DidYouMean(const std::string& suggestion) {
   return suggestion.empty() ? "" : StrCat("; did you mean \"", suggestion, "\"?");
 }
 
+bool IsSpaceChar(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+// The text up to the first whitespace; `text` is already trimmed.
+std::string_view FirstWord(std::string_view text) {
+  size_t end = 0;
+  while (end < text.size() && !IsSpaceChar(text[end])) ++end;
+  return text.substr(0, end);
+}
+
+bool IsBase64Char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/';
+}
+
+// A key is 43 base64 characters and a '='. Any run of 40 or more (a key, a key with its padding
+// forgotten or a character lost, a key glued to a name as in "PrivateKey:<key>") is treated as
+// key material: no plausible key name or command word is that long without a break.
+constexpr size_t kKeyLikeRun = 40;
+
+bool LooksLikeKey(std::string_view word) {
+  size_t run = 0;
+  for (char c : word) {
+    run = IsBase64Char(c) ? run + 1 : 0;
+    if (run >= kKeyLikeRun) return true;
+  }
+  return false;
+}
+
+// Never more than this many bytes of text the parser could not make sense of go into a message.
+constexpr size_t kMaxQuoted = 32;
+
+// Quotes the part of unparsed `text` (trimmed) that an error may show: its first word, cut to
+// kMaxQuoted bytes with "…", and " …" when more words follow. The rest of such a line may be a
+// key value or a hook's secret, so it is never shown. Returns nullopt when the first word itself
+// looks like key material: then nothing of it may be quoted.
+std::optional<std::string> QuoteFirstWord(std::string_view text) {
+  std::string_view word = FirstWord(text);
+  if (LooksLikeKey(word)) return std::nullopt;
+  std::string out = "\"";
+  if (word.size() > kMaxQuoted) {
+    size_t cut = kMaxQuoted;
+    // Do not split a UTF-8 sequence: back up over continuation bytes.
+    while (cut > 0 && (static_cast<unsigned char>(word[cut]) & 0xC0) == 0x80) --cut;
+    out.append(word.substr(0, cut));
+    out.append("\u2026");
+  } else {
+    out.append(word);
+  }
+  if (word.size() < text.size()) out.append(" \u2026");
+  out.append("\"");
+  return out;
+}
+
+// `what` followed by the quoted first word of `text`, or by `key_like` when that word looks like a
+// key.
+std::string Describe(std::string_view what, std::string_view text, std::string_view key_like) {
+  std::optional<std::string> q = QuoteFirstWord(text);
+  return q ? StrCat(what, " ", *q) : StrCat(what, " ", key_like);
+}
+
+// The error for "Key value" with the '=' forgotten. The value is not quoted: it may be a key.
+std::string NoEqualsMessage(const KeyInfo& key) {
+  return StrCat("\"", key.name, "\" has no \"=\" before its value (expected \"", key.name,
+                " = ...\")");
+}
+
 class Parser {
  public:
   Parser(std::string source) : source_(std::move(source)) {}
@@ -136,40 +205,54 @@ class Parser {
       ParseSectionHeader(stripped, line);
       return;
     }
+    // Text the parser cannot make sense of is quoted only through QuoteFirstWord: the rest of
+    // such a line is often a key whose '=' padding was taken for the separator.
     size_t eq = stripped.find('=');
     std::string_view key_text = TrimSpace(stripped.substr(0, eq));
+    std::string_view first_word = FirstWord(key_text);
     const KeyInfo* key = FindKey(key_text);
+    // "PrivateKey <key>" with the '=' forgotten: the key's own padding '=' (or none) follows.
+    const KeyInfo* key_missing_eq =
+        !key && first_word.size() < key_text.size() ? FindKey(first_word) : nullptr;
     if (eq == std::string_view::npos) {
-      if (key && key->section == section_) {
-        if (key->key == Key::kPrivateKey) private_key_line_seen_ = true;
-        if (key->key == Key::kPublicKey) peer_key_line_seen_.back() = true;
+      if (key || key_missing_eq) {
+        MarkKeyLineSeen(key ? *key : *key_missing_eq);
       }
       if (key) {
         Error(line,
               StrCat("\"", key->name, "\" has no value (expected \"", key->name, " = ...\")"));
+      } else if (key_missing_eq) {
+        Error(line, NoEqualsMessage(*key_missing_eq));
       } else {
         std::vector<std::string_view> names;
         for (const KeyInfo& k : kKeys) names.push_back(k.name);
-        Error(line, StrCat("unrecognized line \"", stripped,
-                           "\" (expected \"Key = value\" or a [Section])",
-                           DidYouMean(Suggest(key_text, names))));
+        Error(line, StrCat(Describe("unrecognized line", key_text,
+                                    "starting with a key-like value, not quoted"),
+                           " (expected \"Key = value\" or a [Section])",
+                           DidYouMean(Suggest(first_word, names))));
       }
       return;
     }
     std::string_view value = TrimSpace(stripped.substr(eq + 1));
     if (key_text.empty()) {
-      Error(line, StrCat("line \"", stripped, "\" has no key before \"=\""));
+      Error(line, "line has no key before \"=\"");  // what follows may be a key: not quoted
       return;
     }
     if (section_ == Section::kUnknown) return;  // already reported at the section header
+    if (key_missing_eq) {
+      MarkKeyLineSeen(*key_missing_eq);
+      Error(line, NoEqualsMessage(*key_missing_eq));
+      return;
+    }
     if (!key) {
       std::vector<std::string_view> names;
       for (const KeyInfo& k : kKeys) {
         if (section_ == Section::kNone || k.section == section_) names.push_back(k.name);
       }
       std::string where = section_ == Section::kNone ? "" : StrCat(" in ", SectionName(section_));
-      Error(line,
-            StrCat("unknown key \"", key_text, "\"", where, DidYouMean(Suggest(key_text, names))));
+      std::optional<std::string> q = QuoteFirstWord(key_text);
+      Error(line, q ? StrCat("unknown key ", *q, where, DidYouMean(Suggest(first_word, names)))
+                    : StrCat("unknown key", where, ": a key-like value (not quoted)"));
       return;
     }
     if (section_ == Section::kNone) {
@@ -182,9 +265,7 @@ class Parser {
                          SectionName(section_)));
       return;
     }
-    // A key line with a bad value is reported once; "has no PrivateKey" would only repeat it.
-    if (key->key == Key::kPrivateKey) private_key_line_seen_ = true;
-    if (key->key == Key::kPublicKey) peer_key_line_seen_.back() = true;
+    MarkKeyLineSeen(*key);
     if (value.empty()) {
       Error(line, StrCat("\"", key->name, "\" has no value (expected \"", key->name, " = ...\")"));
       return;
@@ -204,16 +285,26 @@ class Parser {
     }
   }
 
+  // A key line with a bad value is reported once; "has no PrivateKey" would only repeat it.
+  void MarkKeyLineSeen(const KeyInfo& key) {
+    if (key.section != section_) return;
+    if (key.key == Key::kPrivateKey) private_key_line_seen_ = true;
+    if (key.key == Key::kPublicKey) peer_key_line_seen_.back() = true;
+  }
+
   void ParseSectionHeader(std::string_view text, int line) {
     size_t close = text.find(']');
     if (close == std::string_view::npos) {
-      Error(line, StrCat("section header \"", text, "\" has no closing \"]\""));
+      Error(line, StrCat(Describe("section header", text, "(a key-like value, not quoted)"),
+                         " has no closing \"]\""));
       section_ = Section::kUnknown;
       return;
     }
     if (close + 1 != text.size()) {
-      Error(line, StrCat("section header \"", text, "\" has an unexpected trailing \"",
-                         text.substr(close + 1), "\""));
+      std::string_view trailing = TrimSpace(text.substr(close + 1));
+      Error(line, StrCat(Describe("section header", text, "(a key-like value, not quoted)"),
+                         " has an unexpected trailing",
+                         Describe("", trailing, "key-like value (not quoted)")));
     }
     std::string_view name = TrimSpace(text.substr(1, close - 1));
     seen_.clear();
@@ -236,8 +327,9 @@ class Parser {
     } else {
       std::array<std::string_view, 2> names = {"Interface", "Peer"};
       std::string s = Suggest(name, names);
-      Error(line,
-            StrCat("unknown section \"[", name, "]\"", DidYouMean(s.empty() ? "" : "[" + s + "]")));
+      std::optional<std::string> q = QuoteFirstWord(StrCat("[", name, "]"));
+      Error(line, q ? StrCat("unknown section ", *q, DidYouMean(s.empty() ? "" : "[" + s + "]"))
+                    : "unknown section: a key-like value (not quoted)");
       section_ = Section::kUnknown;
     }
   }

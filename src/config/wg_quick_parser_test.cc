@@ -235,11 +235,107 @@ TEST(WgQuickParserTest, SectionErrors) {
               ElementsAre("wg0.conf:9: second [Interface] section (the first is at line 1)"));
   EXPECT_THAT(
       Diags(With(3, "just some words")),
-      ElementsAre(
-          "wg0.conf:4: unrecognized line \"just some words\" (expected \"Key = value\" or a "
-          "[Section])"));
-  EXPECT_THAT(Diags(With(3, "= 5")),
-              ElementsAre("wg0.conf:4: line \"= 5\" has no key before \"=\""));
+      ElementsAre("wg0.conf:4: unrecognized line \"just \u2026\" (expected \"Key = value\" or a "
+                  "[Section])"));
+  EXPECT_THAT(Diags(With(3, "= 5")), ElementsAre("wg0.conf:4: line has no key before \"=\""));
+}
+
+// Fails unless no diagnostic holds `secret` or any 20-character piece of it.
+void ExpectNotQuoted(const std::vector<std::string>& diags, std::string_view secret) {
+  for (const std::string& d : diags) {
+    for (size_t i = 0; i + 20 <= secret.size(); ++i) {
+      EXPECT_EQ(d.find(secret.substr(i, 20)), std::string::npos)
+          << "\"" << d << "\" quotes part of \"" << secret << "\"";
+    }
+  }
+}
+
+// A base64 key ends in '='; with the separator forgotten that '=' is taken for it.
+TEST(WgQuickParserTest, KeyNameThenValueWithoutEqualsNeverQuotesTheValue) {
+  std::string priv_line = std::string("PrivateKey = ") + kPriv;
+  auto d = Diags(Replace(priv_line, std::string("PrivateKey ") + kPriv));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:2: \"PrivateKey\" has no \"=\" before its value (expected "
+                             "\"PrivateKey = ...\")"));
+  ExpectNotQuoted(d, kPriv);
+  // Without the padding there is no '=' at all: the "unrecognized line" path.
+  std::string unpadded(kPriv, 43);
+  d = Diags(Replace(priv_line, "privatekey " + unpadded));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:2: \"PrivateKey\" has no \"=\" before its value (expected "
+                             "\"PrivateKey = ...\")"));
+  ExpectNotQuoted(d, kPriv);
+  // A PublicKey line may hold a pasted private key.
+  std::string pub_line = std::string("PublicKey = ") + kPeer1;
+  d = Diags(Replace(pub_line, std::string("PublicKey\t") + kPriv));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:6: \"PublicKey\" has no \"=\" before its value (expected "
+                             "\"PublicKey = ...\")"));
+  ExpectNotQuoted(d, kPriv);
+  d = Diags(Replace(pub_line, std::string("PublicKey\tkey")));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:6: \"PublicKey\" has no \"=\" before its value (expected "
+                             "\"PublicKey = ...\")"));
+}
+
+TEST(WgQuickParserTest, UnknownKeyQuotesOnlyItsFirstWordAndNeverAKey) {
+  auto d = Diags(With(2, std::string("Private Key ") + kPriv));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:3: unknown key \"Private \u2026\" in [Interface]; did you "
+                             "mean \"PrivateKey\"?"));
+  ExpectNotQuoted(d, kPriv);
+  d = Diags(With(2, kPriv));  // a key pasted on its own line: its padding reads as "="
+  EXPECT_THAT(d, ElementsAre("wg0.conf:3: unknown key in [Interface]: a key-like value (not "
+                             "quoted)"));
+  ExpectNotQuoted(d, kPriv);
+  d = Diags(With(2, std::string("PrivateKey:") + kPriv));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:3: unknown key in [Interface]: a key-like value (not "
+                             "quoted)"));
+  ExpectNotQuoted(d, kPriv);
+}
+
+TEST(WgQuickParserTest, UnrecognizedLineQuotesOnlyItsFirstWordAndNeverAKey) {
+  std::string unpadded(kPriv, 43);
+  auto d = Diags(With(2, unpadded));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:3: unrecognized line starting with a key-like value, not "
+                             "quoted (expected \"Key = value\" or a [Section])"));
+  ExpectNotQuoted(d, kPriv);
+  d = Diags(With(2, "Private Key " + unpadded));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:3: unrecognized line \"Private \u2026\" (expected \"Key = "
+                             "value\" or a [Section]); did you mean \"PrivateKey\"?"));
+  ExpectNotQuoted(d, kPriv);
+  // A hook missing its "PostUp =": the command may carry a credential.
+  d = Diags(With(3, "curl -H \"Authorization: Bearer SECRET\" https://198.51.100.7/up"));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:4: unrecognized line \"curl \u2026\" (expected \"Key = "
+                             "value\" or a [Section])"));
+  EXPECT_EQ(d[0].find("SECRET"), std::string::npos);
+  EXPECT_EQ(d[0].find("Bearer"), std::string::npos);
+  // Even a first word is cut to 32 bytes.
+  EXPECT_THAT(
+      Diags(With(3, "this-is-a-very-long-word-that-goes-on-and-on")),
+      ElementsAre("wg0.conf:4: unrecognized line \"this-is-a-very-long-word-that-go\u2026\" "
+                  "(expected \"Key = value\" or a [Section])"));
+}
+
+TEST(WgQuickParserTest, NoKeyBeforeEqualsNeverQuotesTheValue) {
+  auto d = Diags(With(2, std::string("= ") + kPriv));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:3: line has no key before \"=\""));
+  ExpectNotQuoted(d, kPriv);
+  d = Diags(With(2, std::string("=") + kPriv));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:3: line has no key before \"=\""));
+  ExpectNotQuoted(d, kPriv);
+}
+
+TEST(WgQuickParserTest, SectionHeaderErrorsNeverQuoteWhatFollowsIt) {
+  auto d = Diags(Replace("[Interface]", std::string("[Interface] PrivateKey = ") + kPriv));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:1: section header \"[Interface] \u2026\" has an unexpected "
+                             "trailing \"PrivateKey \u2026\""));
+  ExpectNotQuoted(d, kPriv);
+  d = Diags(Replace("[Peer]", std::string("[Peer PublicKey = ") + kPriv));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:5: section header \"[Peer \u2026\" has no closing \"]\"",
+                             "wg0.conf:1: warning: no [Peer] section: the tunnel has nowhere to "
+                             "send traffic"));
+  ExpectNotQuoted(d, kPriv);
+  d = Diags(Replace("[Peer]", std::string("[") + kPriv + "]"));
+  EXPECT_THAT(d, ElementsAre("wg0.conf:5: unknown section: a key-like value (not quoted)",
+                             "wg0.conf:1: warning: no [Peer] section: the tunnel has nowhere to "
+                             "send traffic"));
+  ExpectNotQuoted(d, kPriv);
 }
 
 TEST(WgQuickParserTest, CollectsAllErrorsNotJustTheFirst) {
