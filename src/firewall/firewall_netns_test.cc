@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <vector>
 
 #include "base/strings.h"
 #include "firewall/firewall.h"
@@ -542,6 +543,110 @@ TEST_F(FirewallNetnsTest, ConnectedPublishesOnlyTheListedInputPorts) {
 
   for (const netns::Packet& p : FarTraffic()) {
     EXPECT_TRUE(p.sport == 8080) << "leak: " << p.ToString();
+  }
+}
+
+// An IPv4 packet with a forged source, sent from gw through a raw socket (IP_HDRINCL): what a
+// consumer with CAP_NET_RAW (Docker grants it by default) can do. `l4` is the UDP or TCP header
+// and payload; the kernel fills in the IP checksum, length and id.
+int SendSpoofed(netns::Namespace& ns, uint8_t protocol, const SocketAddress& from,
+                const SocketAddress& to, std::vector<uint8_t> l4) {
+  Result<UniqueFd> fd = ns.Socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+  EXPECT_TRUE(fd.ok()) << fd.error().message();
+  if (!fd.ok()) return EBADF;
+  std::vector<uint8_t> pkt = {0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, protocol, 0, 0};
+  pkt.insert(pkt.end(), from.ip.data(), from.ip.data() + 4);
+  pkt.insert(pkt.end(), to.ip.data(), to.ip.data() + 4);
+  if (protocol == IPPROTO_TCP) {  // checksum over the pseudo-header and the segment
+    uint32_t sum = 0;
+    auto add = [&sum](const uint8_t* p, size_t n) {
+      for (size_t i = 0; i < n; i += 2) {
+        sum += static_cast<uint32_t>(p[i] << 8 | (i + 1 < n ? p[i + 1] : 0));
+      }
+    };
+    add(pkt.data() + 12, 8);
+    sum += IPPROTO_TCP + static_cast<uint32_t>(l4.size());
+    add(l4.data(), l4.size());
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    l4[16] = static_cast<uint8_t>(~sum >> 8);
+    l4[17] = static_cast<uint8_t>(~sum & 0xff);
+  }
+  pkt.insert(pkt.end(), l4.begin(), l4.end());
+  sockaddr_storage ss;
+  socklen_t len = SocketAddress{to.ip, 0}.ToSockaddr(&ss);
+  return sendto(fd->get(), pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0
+             ? errno
+             : 0;
+}
+std::vector<uint8_t> UdpHeader(uint16_t sport, uint16_t dport, std::string_view payload) {
+  const size_t len = 8 + payload.size();
+  std::vector<uint8_t> h = {static_cast<uint8_t>(sport >> 8),
+                            static_cast<uint8_t>(sport & 0xff),
+                            static_cast<uint8_t>(dport >> 8),
+                            static_cast<uint8_t>(dport & 0xff),
+                            static_cast<uint8_t>(len >> 8),
+                            static_cast<uint8_t>(len & 0xff),
+                            0,
+                            0};  // no checksum: allowed for UDP over IPv4
+  h.insert(h.end(), payload.begin(), payload.end());
+  return h;
+}
+std::vector<uint8_t> TcpSyn(uint16_t sport, uint16_t dport) {
+  return {static_cast<uint8_t>(sport >> 8),
+          static_cast<uint8_t>(sport & 0xff),
+          static_cast<uint8_t>(dport >> 8),
+          static_cast<uint8_t>(dport & 0xff),
+          0x12,
+          0x34,
+          0x56,
+          0x78,  // sequence number
+          0,
+          0,
+          0,
+          0,     // acknowledgement number
+          0x50,  // data offset: 5 words
+          0x02,  // SYN
+          0xfa,
+          0xf0,  // window
+          0,
+          0,  // checksum, filled in by SendSpoofed
+          0,
+          0};
+}
+
+// The security review's leak: a consumer forges a packet from a far address to the gateway's own
+// uplink address and a published port. It is delivered over lo, and its conntrack entry makes
+// the answer (192.0.2.1:8081 -> far) a "reply" that the published port's output rule let out of
+// the uplink in the clear: arbitrary UDP, and a TCP SYN-ACK the kernel sends by itself.
+TEST_F(FirewallNetnsTest, SpoofedLoopbackSourceOpensNoWayOutOfAPublishedPort) {
+  RulesetSpec spec = Connected();
+  spec.input_ports = {8081};
+  ASSERT_TRUE(Apply(spec).ok());
+  const SocketAddress far_server = Addr("198.51.100.53:53");  // routed out of up0, unlisted
+  const SocketAddress own = Addr("192.0.2.1:8081");           // gw's uplink address
+  UniqueFd listener = TcpListen(*gw_, Addr("0.0.0.0:8081"));
+  UniqueFd consumer = Udp(*gw_, AF_INET, 0, own);
+  far_cap_->Take(milliseconds(0));
+
+  EXPECT_EQ(SendSpoofed(*gw_, IPPROTO_UDP, far_server, own, UdpHeader(53, 8081, "spoof")), 0);
+  EXPECT_EQ(SendSpoofed(*gw_, IPPROTO_TCP, far_server, own, TcpSyn(53, 8081)), 0);
+  SendTo(consumer.get(), far_server, "exfiltrated");  // EPERM once refused; not asserted
+  std::vector<netns::Packet> leaked = FarTraffic();
+  EXPECT_TRUE(leaked.empty()) << "leak:\n" << netns::Describe(leaked);
+  EXPECT_EQ(Receive(consumer.get(), milliseconds(0)), "") << "the forged datagram was delivered";
+
+  // Control: a genuine connection from the far side to the published port still gets replies.
+  UniqueFd far_udp = Udp(*far_, AF_INET, 0, Addr("192.0.2.2:4001"));
+  ASSERT_EQ(SendTo(far_udp.get(), own), 0);
+  std::optional<SocketAddress> client;
+  EXPECT_EQ(Receive(consumer.get(), milliseconds(1000), &client), "wgate-test");
+  ASSERT_TRUE(client.has_value());
+  EXPECT_EQ(SendTo(consumer.get(), *client, "reply"), 0);
+  EXPECT_EQ(Receive(far_udp.get()), "reply");
+  Connect tcp = TcpConnect(*far_, own);
+  EXPECT_EQ(tcp.err, 0) << strerror(tcp.err);
+  for (const netns::Packet& p : FarTraffic()) {
+    EXPECT_TRUE(p.dst == Ip("192.0.2.2") && p.sport == 8081) << "leak: " << p.ToString();
   }
 }
 

@@ -15,6 +15,27 @@ constexpr std::string_view kInputHeader = kBaseChains[0].header;
 constexpr std::string_view kForwardHeader = kBaseChains[1].header;
 constexpr std::string_view kOutputHeader = kBaseChains[2].header;
 
+// Conntrack mark bit of the connections that really arrived from the uplink on a published port.
+// The output chain lets replies out of a published port only for connections carrying it: the
+// reply direction alone can be forged (a consumer with CAP_NET_RAW sends far:53 -> own uplink
+// address:port over lo, and the answer to that would be a "reply"). Only the input rule for the
+// published ports sets it, and only wgate's own rules set conntrack marks here (consumers have no
+// CAP_NET_ADMIN). It is or-ed in; a new connection's mark is 0, so theirs is then exactly this
+// bit, and the connected state refuses the fwmark 0x80000000: lockdown's `ct mark <fwmark>` (the
+// resolver hole's replies) would match published connections left over from the connected state.
+constexpr uint32_t kPublishedMark = 0x80000000;
+
+// Connected state: loopback carries packets from one local address to another. A far source on lo
+// is forged with a raw socket (CAP_NET_RAW, which Docker grants by default): not accepted here, it
+// falls through to the rules that follow and to the policy drop. The next rule accepts
+// established,related, which keeps the refusals fast: `reject with tcp reset` sends its reset over
+// lo FROM the refused far address, and conntrack attaches it to the refused packet as related.
+// Lockdown keeps the plain `iifname "lo" accept` (it has no such rule after it, and no published
+// port whose replies a forged connection could borrow). Known gap: the kernel's fib does not call
+// an own IPv6 link-local source "local" here, so a program talking to its own fe80:: address over
+// lo is dropped in the connected state.
+constexpr std::string_view kConnectedLoopbackInput = "iifname \"lo\" fib saddr type local accept";
+
 // Names a value for an error message: printable ASCII kept, `"` and `\` escaped, anything else as
 // \xNN, so a hostile name cannot garble the log line.
 std::string Quote(std::string_view s) {
@@ -228,12 +249,14 @@ Ruleset BuildConnected(const RulesetSpec& spec) {
                             (spec.ipv6_tunnelled && !published.empty());
 
   Chain input{"input", std::string(kInputHeader), {}};
-  input.rules.push_back("iifname \"lo\" accept");
+  input.rules.push_back(std::string(kConnectedLoopbackInput));
   input.rules.push_back("ct state established,related accept");
   // Also stateless, so the engine hears its server even if conntrack lost the flow.
   input.rules.push_back(StrCat("iifname ", up, " ", ep_family, " saddr ", ep_addr, " udp sport ",
                                ep_port, " accept"));
-  AddPortRules(&input.rules, StrCat("iifname ", up, " ", v4_only), published, "dport", " accept");
+  // Marks the connection as really opened from the uplink (kPublishedMark), for the output chain.
+  AddPortRules(&input.rules, StrCat("iifname ", up, " ", v4_only), published, "dport",
+               StrCat(" ct mark set ct mark | ", FormatMark(kPublishedMark), " accept"));
   AddPortRules(&input.rules, StrCat("iifname ", tun, " ", v4_only), forwarded, "dport", " accept");
   if (v6_on_uplink) input.rules.push_back(NeighbourDiscovery(StrCat("iifname ", up, " ")));
 
@@ -246,9 +269,11 @@ Ruleset BuildConnected(const RulesetSpec& spec) {
         StrCat("oifname ", up, " ", FamilyKeyword(lan.addr), " daddr ", lan.ToString(), " accept"));
   }
   // Replies only: the conntrack entry must have been opened from the far side, so a consumer
-  // cannot use a published port number as a source port to get out.
+  // cannot use a published port number as a source port to get out; and it must have come in
+  // through the uplink (kPublishedMark; nft lists the bit test `ct mark & M == M` as `M/1`), so a
+  // forged connection over lo cannot have "replies" either.
   AddPortRules(&output.rules, StrCat("oifname ", up, " ", v4_only), published, "sport",
-               " ct direction reply accept");
+               StrCat(" ct direction reply ct mark ", FormatMark(kPublishedMark), "/1 accept"));
   if (v6_on_uplink) output.rules.push_back(NeighbourDiscovery(StrCat("oifname ", up, " ")));
   output.rules.push_back(FinalRefusal(Mode::kConnected));
 
@@ -314,6 +339,12 @@ Status ValidateSpec(const RulesetSpec& spec) {
   }
   if (spec.mode == Mode::kLockdown) return Ok();
 
+  // Checked in the connected state only: lockdown must never be refused for it, and a wgate that
+  // never connects with this fwmark never marks a published connection that lockdown could match.
+  if (spec.fwmark == kPublishedMark) {
+    return Error(StrCat("firewall: fwmark ", FormatMark(spec.fwmark),
+                        " is reserved: wgate marks the connections of published ports with it"));
+  }
   if (Status s = ValidateInterfaceName("uplink", spec.uplink); !s) return s;
   if (Status s = ValidateInterfaceName("tunnel", spec.tunnel); !s) return s;
   if (spec.uplink == spec.tunnel) {

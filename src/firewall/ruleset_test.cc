@@ -1,5 +1,6 @@
 #include "firewall/ruleset.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace wgate::firewall {
@@ -119,10 +120,10 @@ delete table inet wgate
 table inet wgate {
 	chain input {
 		type filter hook input priority filter; policy drop;
-		iifname "lo" accept
+		iifname "lo" fib saddr type local accept
 		ct state established,related accept
 		iifname "eth0" ip saddr 203.0.113.10 udp sport 51820 accept
-		iifname "eth0" meta nfproto ipv4 meta l4proto { tcp, udp } th dport { 8080, 9090 } accept
+		iifname "eth0" meta nfproto ipv4 meta l4proto { tcp, udp } th dport { 8080, 9090 } ct mark set ct mark | 0x80000000 accept
 		iifname "wg0" meta nfproto ipv4 meta l4proto { tcp, udp } th dport 6881 accept
 	}
 
@@ -138,7 +139,7 @@ table inet wgate {
 		oifname "wg0" meta nfproto ipv4 accept
 		oifname "eth0" ip daddr 10.0.0.0/8 accept
 		oifname "eth0" ip daddr 192.168.1.0/24 accept
-		oifname "eth0" meta nfproto ipv4 meta l4proto { tcp, udp } th sport { 8080, 9090 } ct direction reply accept
+		oifname "eth0" meta nfproto ipv4 meta l4proto { tcp, udp } th sport { 8080, 9090 } ct direction reply ct mark 0x80000000/1 accept
 		goto refuse comment "wgate kill switch (connected)"
 	}
 )nft") + std::string(kRefuseChain));
@@ -160,10 +161,10 @@ delete table inet wgate
 table inet wgate {
 	chain input {
 		type filter hook input priority filter; policy drop;
-		iifname "lo" accept
+		iifname "lo" fib saddr type local accept
 		ct state established,related accept
 		iifname "eth0" ip6 saddr fd00:1::10 udp sport 443 accept
-		iifname "eth0" meta l4proto { tcp, udp } th dport 8080 accept
+		iifname "eth0" meta l4proto { tcp, udp } th dport 8080 ct mark set ct mark | 0x80000000 accept
 		iifname "eth0" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
 	}
 
@@ -176,7 +177,7 @@ table inet wgate {
 		oifname "lo" accept
 		oifname "eth0" meta mark 0x00051820 ip6 daddr fd00:1::10 udp dport 443 accept
 		oifname "wgate0" accept
-		oifname "eth0" meta l4proto { tcp, udp } th sport 8080 ct direction reply accept
+		oifname "eth0" meta l4proto { tcp, udp } th sport 8080 ct direction reply ct mark 0x80000000/1 accept
 		oifname "eth0" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
 		goto refuse comment "wgate kill switch (connected)"
 	}
@@ -306,7 +307,7 @@ TEST(RulesetTest, Ipv4OnlyTunnelKeepsIpv6OffThePortHoles) {
   EXPECT_NE(script.find("oifname \"wg0\" meta nfproto ipv4 accept"), std::string::npos);
   EXPECT_EQ(script.find("oifname \"wg0\" accept"), std::string::npos);
   EXPECT_NE(script.find("iifname \"eth0\" meta nfproto ipv4 meta l4proto { tcp, udp } th dport "
-                        "8080 accept"),
+                        "8080 ct mark set ct mark | 0x80000000 accept"),
             std::string::npos);
   EXPECT_EQ(script.find("nd-neighbor"), std::string::npos);  // no IPv6 on the uplink at all
 }
@@ -319,20 +320,86 @@ TEST(RulesetTest, PortsOpenOnlyTheProtocolAsked) {
   spec.vpn_input_tcp_ports = {51413};
   auto r = BuildRuleset(spec);
   ASSERT_TRUE(r.ok()) << r.error().message();
-  EXPECT_NE(r->script.find("iifname \"eth0\" meta nfproto ipv4 tcp dport 8080 accept"),
+  EXPECT_NE(r->script.find("iifname \"eth0\" meta nfproto ipv4 tcp dport 8080 ct mark set ct mark "
+                           "| 0x80000000 accept"),
             std::string::npos)
       << r->script;
-  EXPECT_NE(r->script.find("iifname \"eth0\" meta nfproto ipv4 udp dport 6881 accept"),
+  EXPECT_NE(r->script.find("iifname \"eth0\" meta nfproto ipv4 udp dport 6881 ct mark set ct mark "
+                           "| 0x80000000 accept"),
             std::string::npos);
   EXPECT_NE(r->script.find("iifname \"wg0\" meta nfproto ipv4 tcp dport 51413 accept"),
             std::string::npos);
-  EXPECT_NE(
-      r->script.find("oifname \"eth0\" meta nfproto ipv4 tcp sport 8080 ct direction reply accept"),
-      std::string::npos);
+  EXPECT_NE(r->script.find("oifname \"eth0\" meta nfproto ipv4 tcp sport 8080 ct direction reply "
+                           "ct mark 0x80000000/1 accept"),
+            std::string::npos);
   EXPECT_EQ(r->script.find("th dport"), std::string::npos)
       << "no port is opened for both protocols";
   spec.input_tcp_ports = {0};
   EXPECT_FALSE(BuildRuleset(spec).ok());
+}
+
+// A consumer with CAP_NET_RAW can forge a far source on a packet to the gateway's own address; it
+// travels over lo. It must be dropped there, and it must not make the answer to it a "reply" that
+// a published port lets out of the uplink: only connections that came in through the uplink are
+// marked, and only their replies go out.
+TEST(RulesetTest, ForgedLoopbackSourcesAreDroppedAndPublishedRepliesNeedTheInboundMark) {
+  {
+    Result<Ruleset> r = BuildRuleset(Connected());
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_GE(r->chains[0].rules.size(), 2u);
+    EXPECT_EQ(r->chains[0].rules[0], "iifname \"lo\" fib saddr type local accept");
+    // Fast refusals still work: the reset `reject` sends over lo comes from the far address.
+    EXPECT_EQ(r->chains[0].rules[1], "ct state established,related accept");
+    for (const std::string& rule : r->chains[0].rules) {
+      EXPECT_NE(rule, "iifname \"lo\" accept");
+    }
+  }
+  {
+    // Lockdown has no published port (and no related accept for the resets): lo stays open.
+    Result<Ruleset> r = BuildRuleset(RulesetSpec{});
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->chains[0].rules, std::vector<std::string>{"iifname \"lo\" accept"});
+  }
+
+  RulesetSpec spec = Connected();
+  spec.input_ports = {8081};
+  spec.input_tcp_ports = {443};
+  spec.vpn_input_udp_ports = {6881};
+  Result<Ruleset> r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  const std::vector<std::string>& input = r->chains[0].rules;
+  const std::vector<std::string>& output = r->chains[2].rules;
+  EXPECT_THAT(input, ::testing::Contains(
+                         "iifname \"eth0\" meta nfproto ipv4 meta l4proto { tcp, udp } th dport "
+                         "8081 ct mark set ct mark | 0x80000000 accept"));
+  EXPECT_THAT(input, ::testing::Contains("iifname \"eth0\" meta nfproto ipv4 tcp dport 443 ct mark "
+                                         "set ct mark | 0x80000000 accept"));
+  EXPECT_THAT(output, ::testing::Contains(
+                          "oifname \"eth0\" meta nfproto ipv4 meta l4proto { tcp, udp } th sport "
+                          "8081 ct direction reply ct mark 0x80000000/1 accept"));
+  EXPECT_THAT(output, ::testing::Contains("oifname \"eth0\" meta nfproto ipv4 tcp sport 443 ct "
+                                          "direction reply ct mark 0x80000000/1 accept"));
+  // The tunnel's forwarded ports need no mark: everything may leave through the tunnel anyway.
+  EXPECT_THAT(input,
+              ::testing::Contains("iifname \"wg0\" meta nfproto ipv4 udp dport 6881 accept"));
+  // No published-port reply rule without the mark.
+  for (const std::string& rule : output) {
+    if (rule.find("ct direction reply") != std::string::npos) {
+      EXPECT_NE(rule.find("ct mark 0x80000000/1 accept"), std::string::npos) << rule;
+    }
+  }
+
+  // The bit is wgate's: as the fwmark, lockdown's resolver replies would match its connections.
+  spec.fwmark = 0x80000000;
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: fwmark 0x80000000 is reserved: wgate marks the connections of published "
+            "ports with it");
+  spec.fwmark = 0xdeadbeef;  // other marks with the bit set are fine
+  EXPECT_TRUE(BuildRuleset(spec).ok());
+  RulesetSpec lockdown;  // and lockdown is never refused for it
+  lockdown.fwmark = 0x80000000;
+  lockdown.dns_hole_resolvers = {Ip("192.0.2.53")};
+  EXPECT_TRUE(BuildRuleset(lockdown).ok());
 }
 
 TEST(RulesetTest, ModeNames) {
