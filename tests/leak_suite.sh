@@ -161,8 +161,15 @@ scenario_ipv6_probe_with_ipv4_config() {
 
 scenario_dns_outside_the_tunnel() {
   fresh_config
+  start_docker_dns_stub
   wg_start_gateway
   check "connects" wait_state connected
+  check "Docker's resolver 127.0.0.11 is refused" eq "$(docker_dns_probe)" ""
+  stop_gateway
+  wg_start_gateway WGATE_ALLOW_DOCKER_DNS=true
+  check "connects" wait_state connected
+  check "and allowed with WGATE_ALLOW_DOCKER_DNS=true" eq "$(docker_dns_probe)" dns
+  kill "$DOCKER_DNS_PID" 2>/dev/null
   reset_leaks
   check "resolv.conf points into the tunnel" bash -c "ip netns exec '$NS_GW' cat /etc/resolv.conf | grep -q 'nameserver 198.51.100.1'"
   for resolver in 192.0.2.1 127.0.0.11; do
@@ -318,6 +325,10 @@ scenario_blackhole_fallback_without_nftables() {
   check "every default route is a blackhole" bash -c "ip netns exec '$NS_GW' ip route show | grep -q '^blackhole default'"
   check "IPv6 is off (nothing can stop its link-local messages otherwise)" eq "$(in_gw sysctl -n net.ipv6.conf.all.disable_ipv6)" 1
   check "consumer blocked" bash -c "! ip netns exec '$NS_GW' curl -s --max-time 2 http://$SERVICE_ADDR:$SERVICE_PORT/"
+  check "the on-link host is refused too" bash -c "! ip netns exec '$NS_GW' curl -s --max-time 2 http://192.0.2.1:$SERVICE_PORT/"
+  start_docker_dns_stub
+  check "Docker's resolver is refused" eq "$(docker_dns_probe)" ""
+  kill "$DOCKER_DNS_PID" 2>/dev/null
   stop_sender
   check "no leaks" no_leaks
   check "down --unblock removes the blackhole routes" bash -c \

@@ -27,6 +27,9 @@ wg_cleanup() {
     kill -9 "$pid" 2>/dev/null
   done
   WG_PIDS=()
+  # wgate's resolv.conf backup is keyed by the namespace's inode, which the kernel reuses.
+  local ino
+  ino=$(ip netns exec "$NS_GW" stat -L -c %i /proc/self/ns/net 2>/dev/null) && rm -f "/run/wgate/resolv-net$ino.conf.orig"
   ip netns del "$NS_GW" 2>/dev/null
   ip netns del "$NS_SRV" 2>/dev/null
   rm -rf "/etc/netns/$NS_GW" "$WG_DIR"
@@ -162,6 +165,29 @@ wait_state() {
 
 leaked() { in_srv nft -j list counter netdev leak leaked | python3 -c 'import json,sys; print([o["counter"]["packets"] for o in json.load(sys.stdin)["nftables"] if "counter" in o][0])'; }
 reset_leaks() { in_srv nft reset counter netdev leak leaked >/dev/null; }
+
+# Docker's embedded resolver, played by a TCP listener on 127.0.0.11:53 in the gateway namespace
+# that greets every client with "dns".
+start_docker_dns_stub() {
+  in_gw ip addr add 127.0.0.11/8 dev lo 2>/dev/null
+  wg_spawn ip netns exec "$NS_GW" python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.11", 53)); s.listen(8)
+while True:
+    c, _ = s.accept(); c.sendall(b"dns"); c.close()
+' >/dev/null 2>&1
+  DOCKER_DNS_PID=${WG_PIDS[-1]}
+  for _ in $(seq 50); do in_gw ss -ltn | grep -q '127.0.0.11:53 ' && break; sleep 0.1; done
+}
+# Prints what a consumer gets from 127.0.0.11:53 ("dns", or nothing when refused).
+docker_dns_probe() {
+  in_gw python3 -c '
+import socket
+try:
+    c = socket.create_connection(("127.0.0.11", 53), 1); print(c.recv(8).decode())
+except OSError: pass
+' 2>/dev/null
+}
 
 # A consumer: fetches the service from inside the gateway namespace; prints what the service saw.
 consumer_fetch() { in_gw curl -s --max-time "${1:-3}" "http://$SERVICE_ADDR:$SERVICE_PORT/"; }

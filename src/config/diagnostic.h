@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wgate::config {
@@ -18,6 +19,12 @@ struct Diagnostic {
   std::string ToString() const;
 };
 
+// Every run of 40 or more base64 characters (a WireGuard key is 43 and a '=') becomes
+// "(key-like value not shown)": whatever path built a message, it never carries key material.
+inline constexpr size_t kKeyLikeRun = 40;
+std::string RedactKeyLike(std::string_view text);
+
+// Collects diagnostics; messages pass through RedactKeyLike.
 class Diagnostics {
  public:
   void Error(std::string source, int line, std::string message);

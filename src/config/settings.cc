@@ -78,6 +78,17 @@ class SettingsReader {
       Fail(name, *raw, "is not a boolean (expected true or false)");
   }
 
+  void Unsigned(const char* name, uint64_t min, uint64_t max, std::optional<int>* out) {
+    const std::string* raw = Raw(name);
+    if (!raw) return;
+    std::string why;
+    if (auto v = ParseUnsigned(*raw, min, max, &why)) {
+      *out = static_cast<int>(*v);
+    } else {
+      Fail(name, *raw, why);
+    }
+  }
+
   void Level(const char* name, LogLevel* out) {
     const std::string* raw = Raw(name);
     if (raw && !ParseLogLevel(*raw, out)) {
@@ -178,6 +189,8 @@ SettingsResult ReadSettings(const Environment& env) {
   r.Ports("WGATE_VPN_INPUT_PORTS", &s.vpn_input_ports);
   r.Addresses("WGATE_DNS", &s.dns);
   r.Bool("WGATE_ALLOW_DOCKER_DNS", &s.allow_docker_dns);
+  r.Unsigned("WGATE_ENGINE_WORKERS", 0, 64, &s.engine_workers);
+  r.Bool("WGATE_TUN_OFFLOAD", &s.tun_offload);
 
   for (const auto& [name, value] : env) {
     if (name.rfind("WGATE_", 0) != 0) continue;

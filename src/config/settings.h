@@ -39,6 +39,8 @@ struct GatewaySettings {
   std::vector<Port> vpn_input_ports;       // WGATE_VPN_INPUT_PORTS
   std::vector<IpAddress> dns;              // WGATE_DNS
   bool allow_docker_dns = false;           // WGATE_ALLOW_DOCKER_DNS
+  std::optional<int> engine_workers;       // WGATE_ENGINE_WORKERS (0-64)
+  bool tun_offload = true;                 // WGATE_TUN_OFFLOAD
 };
 
 struct SettingsResult {

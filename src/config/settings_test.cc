@@ -65,6 +65,11 @@ TEST(SettingsTest, BadValuesQuoteTheVariableAndValue) {
           "WGATE_LOG_LEVEL: \"loud\" is not a log level (expected error, warn, info or debug)"));
   EXPECT_THAT(Diags({{"WGATE_DNS", "dns.example"}}),
               ElementsAre("WGATE_DNS: \"dns.example\" is not an IP address"));
+  EXPECT_THAT(Diags({{"WGATE_ENGINE_WORKERS", "1000000"}}),
+              ElementsAre("WGATE_ENGINE_WORKERS: \"1000000\" is out of range 0-64"));
+  EXPECT_THAT(
+      Diags({{"WGATE_TUN_OFFLOAD", "maybe"}}),
+      ElementsAre("WGATE_TUN_OFFLOAD: \"maybe\" is not a boolean (expected true or false)"));
   EXPECT_THAT(
       Diags({{"WGATE_LAN_SUBNETS", "192.168.1.0/24,"}}),
       ElementsAre("WGATE_LAN_SUBNETS: \"192.168.1.0/24,\" has an empty item between commas"));

@@ -199,6 +199,18 @@ TEST(WgQuickParserTest, UnexpectedTrailingCharacter) {
       ElementsAre("wg0.conf:5: section header \"[Peer]]\" has an unexpected trailing \"]\""));
 }
 
+TEST(WgQuickParserTest, AKeyPastedIntoAnyValueIsNeverQuoted) {
+  for (const char* key : {"MTU", "Address", "DNS", "Endpoint", "ListenPort", "Table", "FwMark"}) {
+    std::string line = std::string(key) + " = " + kPriv;
+    for (const std::string& d : Diags(With(3, line))) {
+      EXPECT_EQ(d.find(std::string(kPriv).substr(0, 20)), std::string::npos) << d;
+    }
+  }
+  EXPECT_EQ(RedactKeyLike("MTU \"UCIkeUOWrC4VKeVnMYc4cPeagtd2DEdDeiqCryhfKlQ=\" is not a number"),
+            "MTU \"(key-like value not shown)\" is not a number");
+  EXPECT_EQ(RedactKeyLike("10.64.0.1/32 and Address"), "10.64.0.1/32 and Address");
+}
+
 TEST(WgQuickParserTest, OtherValueErrors) {
   EXPECT_THAT(Diags(With(3, "MTU = 100")),
               ElementsAre("wg0.conf:4: MTU \"100\" is out of range 576-65535"));

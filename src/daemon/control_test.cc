@@ -1,6 +1,7 @@
 #include "daemon/control.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,14 @@
 
 namespace wgate::daemon {
 namespace {
+
+// As the daemon's loop does: serve only once a client is waiting.
+void ServeWhenReady(ControlServer& server,
+                    const std::function<std::string(std::string_view)>& handler) {
+  pollfd p{server.fd(), POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 5000), 1);
+  server.ServeOne(handler);
+}
 
 TEST(ControlTest, PathIsPerNetworkNamespace) {
   auto p = ControlSocketPath("/run/wgate");
@@ -34,7 +43,7 @@ TEST(ControlTest, RequestReplyAndSecondDaemonRefused) {
   ASSERT_TRUE(reply.ok()) << reply.error().message();
   EXPECT_EQ(*reply, "{\"echo\":\"status\"}");
 
-  std::thread pinger([&] { server->ServeOne([](std::string_view) { return "{}"; }); });
+  std::thread pinger([&] { ServeWhenReady(*server, [](std::string_view) { return "{}"; }); });
   auto second = ControlServer::Listen(path);
   pinger.join();
   ASSERT_FALSE(second.ok());

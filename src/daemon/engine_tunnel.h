@@ -1,8 +1,8 @@
 // TunnelEngine over the built-in userspace engine (src/dataplane): a TUN device, the engine's
 // threads, and its UAPI socket so that the stock `wg show` works inside the gateway.
 //
-// Health comes from the UAPI socket (`get=1`), the same way `wg` reads it, which is safe from any
-// thread while the engine runs.
+// Health comes from the engine object itself (its Get is safe from any thread), never from a
+// socket path that another namespace's engine could own.
 //
 // Thread-safety: none; the daemon's main loop drives it.
 #pragma once
@@ -28,7 +28,7 @@ class EngineTunnel final : public TunnelEngine {
   ~EngineTunnel() override;
 
   Status Start(const std::string& name, const config::WgConfig& config, uint32_t fwmark,
-               const SocketAddress& endpoint, uint32_t mtu) override;
+               const SocketAddress& endpoint, uint32_t mtu, const EngineTuning& tuning) override;
   void Stop() override;
   TunnelHealth Health() override;
 
@@ -40,8 +40,5 @@ class EngineTunnel final : public TunnelEngine {
   std::thread thread_;
   std::shared_ptr<std::atomic<bool>> running_;
 };
-
-// Parses a UAPI get reply into the health of the first peer (the VPN server).
-TunnelHealth ParseUapiHealth(const std::string& reply);
 
 }  // namespace wgate::daemon

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "base/log.h"
 #include "base/strings.h"
@@ -24,6 +25,7 @@ struct Gateway::Plan {
   uint32_t mtu = 1420;
   bool ipv6_tunnelled = false;
   std::vector<IpAddress> dns;
+  EngineTuning tuning;
 };
 
 namespace {
@@ -67,8 +69,23 @@ Status RemoveWgateRules(netlink::RouteNetlink& net) {
       continue;
     }
     for (const netlink::Rule& r : *rules) {
-      if (r.priority && *r.priority >= kRulePriorityReplies && *r.priority <= kRulePriorityTunnel) {
+      bool ours = r.table == kFallbackTable || (r.priority && *r.priority >= kRulePriorityReplies &&
+                                                *r.priority <= kRulePriorityTunnel);
+      if (ours) {
         if (Status s = net.DeleteRule(r); !s.ok() && result.ok()) result = s;
+      }
+    }
+  }
+  std::vector<uint32_t> tables = {kFallbackTable};
+  if (auto in_use = net.TablesInUse(); in_use.ok())
+    tables.insert(tables.end(), in_use->begin(), in_use->end());
+  for (uint32_t t : tables) {
+    if (Status s = net.RemoveBlackholeDefaults(t); !s.ok() && result.ok()) result = s;
+  }
+  if (auto local = net.ListRoutes(IpAddress::Family::kV4, netlink::kTableLocal); local.ok()) {
+    for (const netlink::Route& r : *local) {
+      if (r.type == netlink::RouteType::kBlackhole && r.dst.ToString() == "127.0.0.11/32") {
+        if (Status s = net.DeleteRoute(r); !s.ok() && result.ok()) result = s;
       }
     }
   }
@@ -101,12 +118,15 @@ Status Gateway::ApplyLockdown(const std::vector<IpAddress>& dns_hole, uint32_t f
 Status Gateway::Lockdown() {
   // The uplink holds the default route now; a blackhole fallback would hide it later.
   if (auto uplink = deps_.net->FindUplink(); uplink.ok()) uplink_ = *uplink;
-  // A killed earlier run leaves its rules (by design, with the firewall); they would collide.
-  if (Status s = RemoveWgateRules(*deps_.net); !s.ok())
-    LogWarn("removing stale policy rules: " + s.error().message());
   if (deps_.firewall) {
     Status s = ApplyLockdown({}, 0);
-    if (s.ok()) return s;
+    if (s.ok()) {
+      // Only now, behind the lockdown: a killed earlier run leaves its policy rules (and maybe a
+      // blackhole fallback); they would collide with ours or break the tunnel's routing.
+      if (Status c = RemoveWgateRules(*deps_.net); !c.ok())
+        LogWarn("removing stale rules: " + c.error().message());
+      return s;
+    }
     LogError("firewall: cannot install the lockdown ruleset: " + s.error().message());
     deps_.firewall = nullptr;
   }
@@ -116,12 +136,28 @@ Status Gateway::Lockdown() {
   std::vector<uint32_t> list = tables.ok() ? *tables : std::vector<uint32_t>{netlink::kTableMain};
   if (std::find(list.begin(), list.end(), netlink::kTableMain) == list.end())
     list.push_back(netlink::kTableMain);
+  list.push_back(kFallbackTable);
   for (uint32_t t : list) {
     if (Status s = deps_.net->InstallBlackholeDefaults(t); !s.ok()) {
       return Error("neither the firewall nor the blackhole fallback could be installed: " +
                    s.error().message());
     }
   }
+  // Every lookup but the local table's ends in the fallback table's blackholes, on-link subnets
+  // included; Docker's resolver 127.0.0.11 is a local address, so it gets a blackhole of its own.
+  for (IpAddress::Family family : {IpAddress::Family::kV4, IpAddress::Family::kV6}) {
+    netlink::Rule rule = MakeRule(family, kRulePriorityFallback, kFallbackTable);
+    if (Status s = deps_.net->AddRule(rule); !s.ok() && s.error().sys_errno() != EEXIST) {
+      return Error("the blackhole fallback's policy rule could not be installed: " +
+                   s.error().message());
+    }
+  }
+  netlink::Route docker_dns;
+  docker_dns.dst = *IpPrefix::Parse("127.0.0.11/32");
+  docker_dns.type = netlink::RouteType::kBlackhole;
+  docker_dns.table = netlink::kTableLocal;
+  if (Status s = deps_.net->ReplaceRoute(docker_dns); !s.ok())
+    LogWarn("blackhole 127.0.0.11: " + s.error().message());
   // Blackhole routes cannot stop what is never routed: the kernel's own IPv6 link-local messages
   // (MLD reports, router solicitations). Without a firewall, IPv6 goes off entirely.
   ipv6_disabled_by_us_ = deps_.set_ipv6_disabled(true);
@@ -172,7 +208,25 @@ Result<std::unique_ptr<Gateway::Plan>> Gateway::MakePlan(const config::WgConfig&
   if (ep.ip) plan->endpoint = SocketAddress{*ep.ip, ep.port};
 
   for (const IpPrefix& a : cfg.interface.addresses) plan->ipv6_tunnelled |= a.addr.is_v6();
+  plan->tuning = {settings.engine_workers, settings.tun_offload};
   plan->dns = cfg.interface.dns_servers.empty() ? settings.dns : cfg.interface.dns_servers;
+  // A LAN subnet is reached outside the tunnel: one that holds the tunnel's DNS server or its own
+  // address would send that traffic out in the clear (Mullvad's 10.64.0.1 in a LAN of 10.0.0.0/8).
+  for (const IpPrefix& lan : settings.lan_subnets) {
+    for (const IpAddress& d : plan->dns) {
+      if (lan.Contains(d)) {
+        return Error("WGATE_LAN_SUBNETS: " + lan.ToString() + " contains the tunnel's DNS server " +
+                     d.ToString() +
+                     ": its queries would leave outside the tunnel; narrow the subnet");
+      }
+    }
+    for (const IpPrefix& a : cfg.interface.addresses) {
+      if (lan.Contains(a.addr)) {
+        return Error("WGATE_LAN_SUBNETS: " + lan.ToString() + " contains the tunnel address " +
+                     a.addr.ToString() + "; narrow the subnet");
+      }
+    }
+  }
   return plan;
 }
 
@@ -191,7 +245,12 @@ Status Gateway::ResolveEndpoint(Plan* plan) {
   // The hole: port 53 to the container's original resolvers, for wgate's marked sockets only.
   if (Status s = ApplyLockdown(resolvers, plan->fwmark); !s.ok()) return s;
   auto addrs = deps_.resolver->Resolve(ep.host, resolvers, plan->fwmark);
-  if (Status s = ApplyLockdown({}, 0); !s.ok()) return s;  // close it again at once
+  if (Status s = ApplyLockdown({}, 0); !s.ok()) {  // close it again at once
+    resolver_hole_open_ = true;                    // Tick keeps trying; status shows it
+    status_.rules_verified = false;
+    status_.rules_problem = "the resolver hole could not be closed: " + s.error().message();
+    return s;
+  }
   if (!addrs.ok())
     return Error("cannot resolve Endpoint \"" + ep.ToString() + "\": " + addrs.error().message());
   // IPv4 unless the uplink only routes IPv6.
@@ -266,17 +325,6 @@ Status Gateway::ConfigureRouting(const Plan& plan) {
     tunnel.fwmark = plan.fwmark;
     if (Status s = add_rule(tunnel); !s.ok()) return s;
   }
-  // The endpoint via the uplink, explicitly: with the blackhole fallback the main table's default
-  // route leads nowhere, and the engine's marked packets must still reach the server.
-  if (std::optional<IpAddress> gw =
-          plan.endpoint.ip.is_v4() ? plan.uplink.gateway4 : plan.uplink.gateway6) {
-    netlink::Route r;
-    r.dst = IpPrefix{plan.endpoint.ip, plan.endpoint.ip.bit_length()};
-    r.dev = plan.uplink.dev;
-    r.gateway = gw;
-    if (Status s = net.ReplaceRoute(r); !s.ok()) return s;
-    installed_routes_.push_back(r);
-  }
   // LAN subnets not already on a link of the uplink go via its gateway, in main.
   for (const IpPrefix& lan : plan.settings.lan_subnets) {
     std::optional<IpAddress> gw = lan.addr.is_v4() ? plan.uplink.gateway4 : plan.uplink.gateway6;
@@ -300,6 +348,12 @@ Status Gateway::ConfigureRouting(const Plan& plan) {
 }
 
 Status Gateway::BringUp(const Plan& plan) {
+  // The connected ruleset accepts everything out of the tunnel interface: it must be ours.
+  if (auto exists = deps_.net->LinkExists(plan.interface); exists.ok() && *exists) {
+    return Error("interface " + plan.interface +
+                 " already exists in this namespace and is not wgate's; choose another name "
+                 "(WGATE_INTERFACE)");
+  }
   firewall::RulesetSpec spec;
   spec.mode = firewall::Mode::kConnected;
   spec.fwmark = plan.fwmark;
@@ -328,8 +382,8 @@ Status Gateway::BringUp(const Plan& plan) {
   for (const HookFailure& f : RunHooks("PreUp", plan.config.interface.pre_up, plan.interface)) {
     status_.warnings.push_back(f.ToString());
   }
-  if (Status s =
-          deps_.engine->Start(plan.interface, plan.config, plan.fwmark, plan.endpoint, plan.mtu);
+  if (Status s = deps_.engine->Start(plan.interface, plan.config, plan.fwmark, plan.endpoint,
+                                     plan.mtu, plan.tuning);
       !s.ok())
     return s;
   if (Status s = ConfigureRouting(plan); !s.ok()) return s;
@@ -438,7 +492,7 @@ void Gateway::Load(const std::optional<std::string>& config_flag, const config::
   status_.warnings = warnings;
   status_.interface = plan->interface;
 
-  if (!uplink_) {
+  if (!uplink_ || deps_.firewall) {  // a Docker network reconnect may have changed it
     auto uplink = deps_.net->FindUplink();
     if (!uplink.ok()) {
       BlockTransient("cannot find the uplink (the interface with the default route): " +
@@ -502,6 +556,13 @@ void Gateway::VerifyRules() {
 }
 
 void Gateway::Tick() {
+  if (resolver_hole_open_) {
+    if (Status s = ApplyLockdown({}, 0); !s.ok()) {
+      LogError("firewall: the resolver hole is still open: " + s.error().message());
+      return;
+    }
+    resolver_hole_open_ = false;
+  }
   VerifyRules();
   if (!active_) return;
   TunnelHealth h = deps_.engine->Health();
@@ -531,10 +592,8 @@ Status Gateway::Unblock() {
   Status result = Ok();
   if (deps_.firewall) {
     if (Status s = deps_.firewall->RemoveAll(); !s.ok()) result = s;
-  } else if (auto tables = deps_.net->TablesInUse(); tables.ok()) {
-    for (uint32_t t : *tables) {
-      if (Status s = deps_.net->RemoveBlackholeDefaults(t); !s.ok() && result.ok()) result = s;
-    }
+  } else {
+    if (Status s = RemoveWgateRules(*deps_.net); !s.ok() && result.ok()) result = s;
     if (ipv6_disabled_by_us_) deps_.set_ipv6_disabled(false);
   }
   if (Status s = deps_.resolv->Restore(); !s.ok() && result.ok()) result = s;

@@ -49,8 +49,21 @@ inline constexpr auto kHandshakeFresh = std::chrono::seconds(180);
 // effort (a container may mount /proc/sys read-only): logs and returns false on failure.
 bool SetIpv6Disabled(bool disabled);
 
-// Deletes the policy rules in wgate's priority range, e.g. those a SIGKILLed run left behind.
+// Deletes the policy rules in wgate's priority ranges and the blackhole fallback (rule, table,
+// the 127.0.0.11 blackhole), e.g. those a SIGKILLed run left behind.
 Status RemoveWgateRules(netlink::RouteNetlink& net);
+
+// The engine's knobs from the settings (WGATE_ENGINE_WORKERS, WGATE_TUN_OFFLOAD), validated.
+struct EngineTuning {
+  std::optional<int> workers;  // crypto helper threads; unset: one per core beyond the first
+  bool tun_offload = true;
+};
+
+// In the blackhole fallback, a policy rule sends every lookup but the local table's to this
+// table, which holds only blackhole defaults: on-link subnets are refused too, not just the
+// default route.
+inline constexpr uint32_t kFallbackTable = 0x77676174;  // "wgat"
+inline constexpr uint32_t kRulePriorityFallback = 1;
 
 struct TunnelHealth {
   bool running = false;
@@ -66,7 +79,7 @@ class TunnelEngine {
   // marked with `fwmark`; `endpoint` replaces the server peer's (possibly hostname) endpoint;
   // `mtu` is the interface's (the engine pads to it).
   virtual Status Start(const std::string& name, const config::WgConfig& config, uint32_t fwmark,
-                       const SocketAddress& endpoint, uint32_t mtu) = 0;
+                       const SocketAddress& endpoint, uint32_t mtu, const EngineTuning& tuning) = 0;
   // Stops the protocol and removes the interface. Idempotent.
   virtual void Stop() = 0;
   virtual TunnelHealth Health() = 0;
@@ -154,6 +167,7 @@ class Gateway {
   std::vector<std::string> config_warnings_;
   bool transient_failure_ = false;
   bool ipv6_disabled_by_us_ = false;  // by the blackhole fallback, to restore on Unblock
+  bool resolver_hole_open_ = false;   // closing it failed: Tick retries, rules are not verified
 };
 
 }  // namespace wgate::daemon

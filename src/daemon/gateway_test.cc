@@ -21,7 +21,8 @@ class FakeEngine : public TunnelEngine {
  public:
   explicit FakeEngine(netlink::FakeRouteNetlink* net) : net_(net) {}
   Status Start(const std::string& name, const config::WgConfig& config, uint32_t fwmark,
-               const SocketAddress& endpoint, uint32_t mtu) override {
+               const SocketAddress& endpoint, uint32_t mtu, const EngineTuning& tuning) override {
+    this->tuning = tuning;
     this->mtu = mtu;
     ++starts;
     if (fail_next) {
@@ -48,6 +49,7 @@ class FakeEngine : public TunnelEngine {
   bool running = false;
   uint32_t fwmark = 0;
   uint32_t mtu = 0;
+  EngineTuning tuning;
   SocketAddress endpoint;
   size_t peers = 0;
   std::optional<WallTime> handshake;
@@ -223,7 +225,9 @@ TEST_F(GatewayTest, ValidConfigBringsTheTunnelUpInOrder) {
     endpoint_route |= r.dst.ToString() == "198.51.100.1/32" && r.dev == "eth0";
   }
   EXPECT_TRUE(tunnel_default);
-  EXPECT_TRUE(endpoint_route);
+  // No host route to the endpoint: the engine's marked packets take main's default anyway, and
+  // consumers may reach the server's address (other services on it) through the tunnel.
+  EXPECT_FALSE(endpoint_route);
   EXPECT_EQ(*ReadFile(resolv_path_),
             "# Written by wgate: DNS goes through the WireGuard tunnel.\n"
             "# `wgate down --unblock` restores the original.\nnameserver 10.64.0.1\n");
@@ -317,6 +321,32 @@ TEST_F(GatewayTest, TwoServersOrNoEndpointAreRefusedClearly) {
   gw.Load(path, {});
   EXPECT_EQ(gw.status().reason,
             path + ":3: [Peer] has no Endpoint: wgate needs to know where the VPN server is");
+}
+
+TEST_F(GatewayTest, LanSubnetHoldingTheTunnelDnsIsRefused) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config()), {{"WGATE_LAN_SUBNETS", "10.0.0.0/8"}});
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_EQ(gw.status().reason,
+            "WGATE_LAN_SUBNETS: 10.0.0.0/8 contains the tunnel's DNS server 10.64.0.1: its queries "
+            "would leave "
+            "outside the tunnel; narrow the subnet");
+  EXPECT_EQ(engine_.starts, 0);
+}
+
+TEST_F(GatewayTest, ATunnelNameThatIsSomeoneElsesInterfaceIsRefused) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  net_.AddLink("eth1", 1500, "veth");  // a second Docker network, say
+  gw.Load(WriteConfig(Config()), {{"WGATE_INTERFACE", "eth1"}});
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_THAT(gw.status().reason,
+              HasSubstr("interface eth1 already exists in this namespace and is not wgate's"));
+  EXPECT_THAT(LastScript(), Not(HasSubstr("oifname \"eth1\"")));
+  EXPECT_EQ(engine_.starts, 0);
 }
 
 TEST_F(GatewayTest, TamperedRulesAreReappliedAndReported) {

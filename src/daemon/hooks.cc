@@ -36,8 +36,19 @@ namespace {
 // Runs one command; returns "" on success, else the reason.
 std::string RunOne(const std::string& command, std::chrono::milliseconds timeout) {
   const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  // The daemon ignores SIGPIPE and blocks the signals its signalfd reads; a hook starts clean.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, pipe;
+  sigemptyset(&none);
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &pipe);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  int rc = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ);
+  int rc = posix_spawn(&pid, "/bin/sh", nullptr, &attr, const_cast<char**>(argv), environ);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) return StrCat("could not start /bin/sh: ", std::strerror(rc));
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;

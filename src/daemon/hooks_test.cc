@@ -1,6 +1,9 @@
 #include "daemon/hooks.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstring>
 
 #include "base/temp_dir.h"
 #include "daemon/file_util.h"
@@ -26,6 +29,31 @@ TEST(HooksTest, RunsInOrderAndReportsFailuresWithoutStopping) {
   ASSERT_EQ(f.size(), 2u);
   EXPECT_EQ(f[0].ToString(), "PostUp hook 2 exited with status 3");
   EXPECT_EQ(f[1].ToString(), "PostUp hook 4 was killed by signal 9");
+}
+
+TEST(HooksTest, HooksStartWithDefaultSignalsEvenWhenTheDaemonIgnoresSigpipe) {
+  TempDir dir;
+  std::string out = dir.path() + "/sig";
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  std::vector<HookFailure> f =
+      RunHooks("PostUp", {"grep -E '^(SigIgn|SigBlk)' /proc/self/status > " + out}, "wg0");
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  signal(SIGPIPE, SIG_DFL);
+  EXPECT_TRUE(f.empty());
+  // Neither SIGPIPE ignored nor SIGTERM blocked in the hook (signal n is bit n-1 of the masks).
+  std::string status = *ReadFile(out);
+  auto mask = [&](const char* name) {
+    size_t at = status.find(name);
+    return at == std::string::npos
+               ? ~0ull
+               : std::stoull(status.substr(at + std::strlen(name)), nullptr, 16);
+  };
+  EXPECT_EQ(mask("SigIgn:\t") & (1ull << (SIGPIPE - 1)), 0u) << status;
+  EXPECT_EQ(mask("SigBlk:\t") & (1ull << (SIGTERM - 1)), 0u) << status;
 }
 
 TEST(HooksTest, HangingHookIsKilled) {

@@ -5,6 +5,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,6 +112,15 @@ double MillisSinceProcessStart() {
 }  // namespace
 
 int RunDaemon(const RunOptions& options) {
+  // A live daemon already holds this namespace: its rules are in force; touch nothing.
+  auto control_path = ControlSocketPath(options.control_dir);
+  if (control_path.ok() &&
+      ControlRequest(*control_path, "ping", std::chrono::milliseconds(500)).ok()) {
+    LogError(
+        "another wgate daemon is already running in this network namespace; leaving its rules "
+        "alone");
+    return 3;
+  }
   // 1. Lockdown, before the environment or any file is read.
   auto backend =
       options.test_without_nftables
@@ -151,11 +161,11 @@ int RunDaemon(const RunOptions& options) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGCHLD);  // as PID 1, orphans of hooks (`PostUp = daemon &`) are ours to reap
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   UniqueFd sigfd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
 
-  auto control_path = ControlSocketPath(options.control_dir);
   if (!control_path.ok()) {
     LogError(control_path.error().message());
     return 3;
@@ -176,8 +186,12 @@ int RunDaemon(const RunOptions& options) {
   constexpr std::chrono::milliseconds kFastTick{100};
   UniqueFd ticker = MakeTimer(kFastTick, kFastTick);
   bool fast_ticks = true;
+  // Fast ticks for at most 30 s after a (re)load: an unreachable server must not cost 10 Hz
+  // forever.
+  auto fast_until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   auto pace = [&] {
-    bool want_fast = gw.status().state == GatewayState::kConnecting;
+    bool want_fast = gw.status().state == GatewayState::kConnecting &&
+                     std::chrono::steady_clock::now() < fast_until;
     if (want_fast == fast_ticks) return;
     fast_ticks = want_fast;
     ticker = MakeTimer(want_fast ? kFastTick : options.tick, want_fast ? kFastTick : options.tick);
@@ -193,6 +207,7 @@ int RunDaemon(const RunOptions& options) {
   int exit_code = 0;
   auto reload = [&](const char* why) {
     LogInfo(StrCat("reloading the config (", why, ")"));
+    fast_until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     gw.Load(options.config_flag, config::WgateEnvironment(options.envp));
     watch.Watch(gw.config_path());
   };
@@ -208,8 +223,11 @@ int RunDaemon(const RunOptions& options) {
     }
     if (fds[0].revents) {
       signalfd_siginfo si;
-      while (::read(sigfd.get(), &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGHUP) {
+      while (running && ::read(sigfd.get(), &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+          while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+          }
+        } else if (si.ssi_signo == SIGHUP) {
           reload("SIGHUP");
         } else {
           std::string name = si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT";
@@ -293,10 +311,7 @@ Status UnblockNamespace(const std::string& resolv_conf, const std::string& resol
     keep_first(fw.RemoveAll());
   }
   if (auto net = netlink::KernelRouteNetlink::Create(); net.ok()) {
-    keep_first(RemoveWgateRules(**net));
-    if (auto tables = (*net)->TablesInUse(); tables.ok()) {
-      for (uint32_t t : *tables) keep_first((*net)->RemoveBlackholeDefaults(t));
-    }
+    keep_first(RemoveWgateRules(**net));  // policy rules, blackhole fallback, 127.0.0.11 blackhole
   }
   ResolvConf resolv(resolv_conf, resolv_backup);
   keep_first(resolv.Restore());
