@@ -175,6 +175,7 @@ void Gateway::BlockTransient(const std::string& reason) {
 void Gateway::Block(const std::string& reason) {
   LogError("blocked: " + reason);
   transient_failure_ = false;
+  stale_tx_bytes_.reset();
   status_.state = GatewayState::kBlocked;
   status_.reason = reason;
   status_.endpoint.clear();
@@ -520,6 +521,7 @@ void Gateway::Load(const std::optional<std::string>& config_flag, const config::
 
 bool Gateway::Activate(std::unique_ptr<Plan> plan, std::string_view failure) {
   status_.state = GatewayState::kConnecting;
+  stale_tx_bytes_.reset();  // idleness is judged per tunnel
   if (Status s = BringUp(*plan); !s.ok()) {
     TearDown();
     (void)ApplyLockdown({}, 0);
@@ -578,7 +580,17 @@ void Gateway::Tick() {
   status_.tx_bytes = h.tx_bytes;
   status_.last_handshake = h.last_handshake;
   bool fresh = h.last_handshake && deps_.clock->WallNow() - *h.last_handshake < kHandshakeFresh;
-  status_.state = fresh ? GatewayState::kConnected : GatewayState::kConnecting;
+  if (fresh) {
+    stale_tx_bytes_.reset();
+    status_.state = GatewayState::kConnected;
+    return;
+  }
+  // WireGuard makes no handshake while nothing is sent: a stale handshake with no traffic sent
+  // since it went stale is an idle tunnel, not a lost one. Traffic without a new handshake is.
+  if (status_.state == GatewayState::kConnected && !stale_tx_bytes_) stale_tx_bytes_ = h.tx_bytes;
+  bool idle = stale_tx_bytes_ && h.tx_bytes == *stale_tx_bytes_;
+  status_.state = idle ? GatewayState::kConnected : GatewayState::kConnecting;
+  if (!idle) stale_tx_bytes_.reset();
 }
 
 void Gateway::Stop(const std::string& reason) {

@@ -167,7 +167,10 @@ class Gateway {
   std::vector<std::string> config_warnings_;
   bool transient_failure_ = false;
   bool ipv6_disabled_by_us_ = false;  // by the blackhole fallback, to restore on Unblock
-  bool resolver_hole_open_ = false;   // closing it failed: Tick retries, rules are not verified
+  bool resolver_hole_open_ = false;
+  // tx bytes when the last handshake went stale while connected: unchanged means idle.
+  std::optional<uint64_t>
+      stale_tx_bytes_;  // closing it failed: Tick retries, rules are not verified
 };
 
 }  // namespace wgate::daemon

@@ -42,7 +42,7 @@ class FakeEngine : public TunnelEngine {
     if (running && net_->GetLink(name_).ok()) net_->RemoveLinkFromOutside(name_);
     running = false;
   }
-  TunnelHealth Health() override { return {running, handshake, 100, 200}; }
+  TunnelHealth Health() override { return {running, handshake, 100, tx}; }
 
   int starts = 0;
   bool fail_next = false;
@@ -53,6 +53,7 @@ class FakeEngine : public TunnelEngine {
   SocketAddress endpoint;
   size_t peers = 0;
   std::optional<WallTime> handshake;
+  uint64_t tx = 200;
 
  private:
   netlink::FakeRouteNetlink* net_;
@@ -388,7 +389,29 @@ TEST_F(GatewayTest, HandshakeMakesItConnected) {
   gw.Tick();
   EXPECT_EQ(gw.status().state, GatewayState::kConnected);
   EXPECT_TRUE(gw.status().healthy());
+  // No handshake for 181 s and nothing sent: idle, still connected (a health check must not
+  // restart a working gateway that merely has no traffic).
   clock_.Advance(std::chrono::seconds(181));
+  gw.Tick();
+  EXPECT_EQ(gw.status().state, GatewayState::kConnected);
+  EXPECT_TRUE(gw.status().healthy());
+  // Traffic sent without a new handshake: the server is not answering.
+  engine_.tx += 148;
+  gw.Tick();
+  EXPECT_EQ(gw.status().state, GatewayState::kConnecting);
+  gw.Tick();
+  EXPECT_EQ(gw.status().state, GatewayState::kConnecting) << "stays so until a handshake";
+  engine_.handshake = clock_.WallNow();
+  gw.Tick();
+  EXPECT_EQ(gw.status().state, GatewayState::kConnected);
+}
+
+TEST_F(GatewayTest, NeverConnectedIsNotIdle) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config()), {});
+  clock_.Advance(std::chrono::seconds(300));
   gw.Tick();
   EXPECT_EQ(gw.status().state, GatewayState::kConnecting);
 }
