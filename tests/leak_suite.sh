@@ -337,10 +337,99 @@ scenario_blackhole_fallback_without_nftables() {
   check "and turns IPv6 back on" eq "$(in_gw sysctl -n net.ipv6.conf.all.disable_ipv6)" 0
 }
 
+# A consumer that fetches the service every 100 ms for as long as it runs, one process throughout,
+# logging "ok|fail <epoch seconds>" per attempt to $WG_DIR/fetches.
+start_fetcher() {
+  : >"$WG_DIR/fetches"
+  wg_spawn ip netns exec "$NS_GW" python3 -c '
+import sys, time, urllib.request
+log = open(sys.argv[1], "a", buffering=1)
+while True:
+    t = time.time()
+    try:
+        seen = urllib.request.urlopen("http://203.0.113.80:8080/", timeout=0.5).read().decode().strip()
+        log.write(("ok" if seen == "198.51.100.2" else "wrong") + " %.3f\n" % t)
+    except Exception:
+        log.write("fail %.3f\n" % t)
+    time.sleep(max(0, 0.1 - (time.time() - t)))
+' "$WG_DIR/fetches" >/dev/null 2>&1
+  FETCHER_PID=${WG_PIDS[-1]}
+}
+# Seconds from $1 (epoch) to the fetcher's first success after it; "none" if there is none.
+first_ok_after() { awk -v t="$1" '$1 == "ok" && $2 >= t { printf "%.2f", $2 - t; found = 1; exit } END { if (!found) print "none" }' "$WG_DIR/fetches"; }
+oks_after() { awk -v t="$1" '$1 == "ok" && $2 >= t' "$WG_DIR/fetches" | wc -l; }
+within() { [ "$1" != none ] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+# Starts a new gateway and checks that the fetcher's traffic flows again within 5 s of its start.
+start_gateway_and_expect_flow() {
+  local t0 first
+  t0=$(date +%s.%N)
+  wg_start_gateway
+  check "a new gateway connects ($1)" wait_state connected
+  sleep 1
+  first=$(first_ok_after "$t0")
+  check "the same consumer flows again within 5 s ($1: $first s)" within "$first" 5
+  wg_log "    hold: $1, the new gateway's traffic flowed ${first}s after its start"
+}
+hold_status() { in_gw "$WGATE" status "$@"; }  # no gateway running: the holder answers
+
+scenario_hold_keeps_consumers_across_gateway_restarts() {
+  # The holder starts on an open namespace, as in a fresh container, and locks it first.
+  in_gw "$WGATE" unblock >/dev/null 2>&1
+  wg_spawn ip netns exec "$NS_GW" "$WGATE" hold >>"$WG_DIR/hold.log" 2>&1
+  local hold_pid=${WG_PIDS[-1]}
+  for _ in $(seq 100); do in_gw nft list table inet wgate >/dev/null 2>&1 && break; sleep 0.05; done
+  reset_leaks
+  for _ in $(seq 50); do hold_status --healthy 2>/dev/null && break; sleep 0.1; done
+  check "the holder alone is healthy" hold_status --healthy
+  check "it says it holds the lockdown" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'state: holding (lockdown verified'"
+  check "its status is the holder's" bash -c "ip netns exec '$NS_GW' '$WGATE' status --json | grep -q '\"role\": \"hold\"'"
+  start_fetcher
+  sleep 1
+  check "with only the holder, the consumer gets nothing out" eq "$(oks_after 0)" 0
+
+  fresh_config
+  local t0; t0=$(date +%s.%N)
+  wg_start_gateway
+  check "the gateway takes over" wait_state connected
+  sleep 1
+  local first; first=$(first_ok_after "$t0")
+  check "the consumer's traffic flows through the tunnel ($first s after the gateway started)" within "$first" 5
+  wg_log "    hold: first consumer success ${first}s after the first gateway started"
+  check "the gateway's rules were never disturbed" bash -c "ip netns exec '$NS_GW' '$WGATE' status --json | grep -q '\"rules_reapplied\": 0'"
+
+  # Recreated by SIGTERM (an image update): blocked meanwhile, back within 5 s, same consumer.
+  stop_gateway
+  sleep 1
+  local gone; gone=$(date +%s.%N)
+  sleep 1
+  check "blocked while no gateway runs" eq "$(oks_after "$gone")" 0
+  check "the holder holds its lockdown again" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'lockdown verified'"
+  start_gateway_and_expect_flow "after SIGTERM"
+
+  # Recreated after SIGKILL: the dead gateway's ruleset stays and fails closed.
+  kill -9 "$WGATE_PID"; wait "$WGATE_PID" 2>/dev/null; WGATE_PID=
+  sleep 2
+  gone=$(date +%s.%N)
+  sleep 1
+  check "blocked after the gateway's SIGKILL" eq "$(oks_after "$gone")" 0
+  check "the holder keeps the dead gateway's closed ruleset" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q \"a gateway's ruleset is in force\""
+  check "and is healthy" hold_status --healthy
+  start_gateway_and_expect_flow "after SIGKILL"
+  check "the holder never re-applied over a gateway" bash -c "! grep -q 're-applying' '$WG_DIR/hold.log'"
+  check "the consumer process was never restarted" kill -0 "$FETCHER_PID"
+  check "never a wrong source address" eq "$(grep -c '^wrong' "$WG_DIR/fetches")" 0
+  stop_gateway
+  kill "$FETCHER_PID" 2>/dev/null; wait "$FETCHER_PID" 2>/dev/null
+  kill "$hold_pid"; wait "$hold_pid" 2>/dev/null
+  check "the holder exits 0 on SIGTERM" eq "$?" 0
+  check "and leaves the lockdown" bash -c "ip netns exec '$NS_GW' nft list table inet wgate | grep -q lockdown"
+  check "no leaks" no_leaks
+}
+
 all=(healthy_tunnel malformed_config missing_config wgate_down sigkill server_unreachable wrong_server_key
      ipv6_probe_with_ipv4_config dns_outside_the_tunnel tunnel_deleted_from_outside reload_while_sending
      lan_and_published_port hostname_endpoint ruleset_flushed_from_outside unblock_opens
-     blackhole_fallback_without_nftables)
+     blackhole_fallback_without_nftables hold_keeps_consumers_across_gateway_restarts)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 

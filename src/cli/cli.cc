@@ -54,6 +54,8 @@ const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"check", "validate wg-quick config files and summarise them", kCheckHelp, &RunCheck},
       {"run", "run the gateway: lockdown first, then the tunnel", kRunHelp, &RunRun},
+      {"hold", "hold the namespace locked for gateways and consumers that join it", kHoldHelp,
+       &RunHold},
       {"status", "show the running gateway's state", kStatusHelp, &RunStatus},
       {"down", "stop the gateway; the namespace stays locked", kDownHelp, &RunDown},
       {"unblock", "remove wgate's rules: open the namespace", kUnblockHelp, &RunUnblock},

@@ -9,6 +9,7 @@
 #include "cli/exit_codes.h"
 #include "daemon/control.h"
 #include "daemon/engine_tunnel.h"
+#include "daemon/hold.h"
 #include "daemon/run.h"
 #include "daemon/status.h"
 
@@ -56,6 +57,18 @@ const char kUnblockHelp[] =
     "Removes wgate's firewall rules, routes and policy rules and restores resolv.conf, whether or\n"
     "not a daemon runs (a running one is stopped). The only way to open the namespace: traffic\n"
     "then leaves WITHOUT the tunnel.\n";
+
+const char kHoldHelp[] =
+    "usage: wgate hold\n"
+    "\n"
+    "Holds the network namespace for gateways and consumers that join it (compose:\n"
+    "network_mode: \"service:hold\"), as a Kubernetes pod's pause container does. It installs\n"
+    "the same lockdown as `wgate run` first thing, then only keeps the namespace locked: it\n"
+    "leaves a gateway's ruleset alone while it fails closed and re-applies the lockdown the\n"
+    "moment wgate's table is gone or open. It reads no config and never needs updating, so the\n"
+    "gateway container can be recreated while consumers keep their namespace and connections.\n"
+    "`wgate status` in its container reports the holder; healthy means the namespace is\n"
+    "verified locked. `wgate unblock` in its container opens the namespace for good.\n";
 
 namespace {
 
@@ -124,6 +137,24 @@ int RunRun(const std::vector<std::string_view>& args, Io io) {
   return daemon::RunDaemon(options);
 }
 
+int RunHold(const std::vector<std::string_view>& args, Io io) {
+  daemon::HoldOptions options;
+  for (std::string_view a : args) {
+    if (a == "--help" || a == "-h") {
+      io.out << kHoldHelp;
+      return kExitOk;
+    }
+    if (a == "--test-without-nftables") {  // test only: the blackhole fallback
+      options.test_without_nftables = true;
+      continue;
+    }
+    io.err << "wgate hold: unknown argument \"" << a << "\"\n" << kHoldHelp;
+    return kExitUsage;
+  }
+  options.resolv_backup = daemon::ResolvBackupPath();
+  return daemon::RunHold(options);
+}
+
 int RunStatus(const std::vector<std::string_view>& args, Io io) {
   std::vector<std::string_view> flags;
   if (int rc = ParseFlags("status", args, {"--json", "--healthy"}, kStatusHelp, io, &flags);
@@ -135,6 +166,13 @@ int RunStatus(const std::vector<std::string_view>& args, Io io) {
     return kExitFailure;
   }
   auto reply = daemon::ControlRequest(*path, "status");
+  if (!reply.ok() && NoDaemon(reply.error())) {
+    // No gateway here: in the holder's container, the holder answers.
+    if (auto hold = daemon::HoldSocketPath(); hold.ok()) {
+      auto held = daemon::ControlRequest(*hold, "status");
+      if (held.ok() || !NoDaemon(held.error())) reply = held;
+    }
+  }
   if (!reply.ok()) {
     if (NoDaemon(reply.error())) {
       io.err << "wgate status: no wgate daemon is running in this network namespace\n";
@@ -182,6 +220,11 @@ int RunDown(const std::vector<std::string_view>& args, Io io) {
   }
   nlohmann::json j = nlohmann::json::parse(*reply, nullptr, false);
   bool ok = !j.is_discarded() && j.value("ok", false);
+  if (ok && unblock) {
+    // A holder in this namespace would lock it again at its next check.
+    if (auto hold = daemon::HoldSocketPath(); hold.ok())
+      (void)daemon::ControlRequest(*hold, "down --unblock", std::chrono::seconds(30));
+  }
   (ok ? io.out : io.err) << "wgate: " << (j.is_discarded() ? *reply : j.value("message", *reply))
                          << "\n";
   return ok ? kExitOk : kExitFailure;
@@ -190,15 +233,19 @@ int RunDown(const std::vector<std::string_view>& args, Io io) {
 int RunUnblock(const std::vector<std::string_view>& args, Io io) {
   std::vector<std::string_view> flags;
   if (int rc = ParseFlags("unblock", args, {}, kUnblockHelp, io, &flags); rc >= 0) return rc;
-  if (auto path = daemon::ControlSocketPath(); path.ok()) {
+  // Both daemons a namespace may have: the gateway, and the holder, which would otherwise lock
+  // the namespace again at its next check.
+  bool unblocked = false;
+  for (auto path : {daemon::ControlSocketPath(), daemon::HoldSocketPath()}) {
+    if (!path.ok()) continue;
     auto reply = daemon::ControlRequest(*path, "down --unblock", std::chrono::seconds(30));
-    if (reply.ok()) {
-      nlohmann::json j = nlohmann::json::parse(*reply, nullptr, false);
-      if (!j.is_discarded() && j.value("ok", false)) {
-        io.out << kOpenWarning;
-        return kExitOk;
-      }
-    }
+    if (!reply.ok()) continue;
+    nlohmann::json j = nlohmann::json::parse(*reply, nullptr, false);
+    unblocked |= !j.is_discarded() && j.value("ok", false);
+  }
+  if (unblocked) {
+    io.out << kOpenWarning;
+    return kExitOk;
   }
   return LocalUnblock(io);
 }

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "base/log.h"
 #include "base/strings.h"
@@ -42,12 +43,20 @@ bool WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadlin
 
 }  // namespace
 
-Result<std::string> ControlSocketPath(const std::string& dir) {
+namespace {
+
+Result<std::string> SocketPath(const std::string& dir, std::string_view prefix) {
   struct stat st;
   if (::stat("/proc/thread-self/ns/net", &st) != 0)
     return Error::FromErrno("stat /proc/thread-self/ns/net", errno);
-  return StrCat(dir, "/ctl-net", st.st_ino, ".sock");
+  return StrCat(dir, "/", prefix, "-net", st.st_ino, ".sock");
 }
+
+}  // namespace
+
+Result<std::string> ControlSocketPath(const std::string& dir) { return SocketPath(dir, "ctl"); }
+
+Result<std::string> HoldSocketPath(const std::string& dir) { return SocketPath(dir, "hold"); }
 
 Result<ControlServer> ControlServer::Listen(const std::string& path) {
   auto addr = Address(path);
@@ -107,6 +116,14 @@ void ControlServer::ServeOne(const std::function<std::string(std::string_view)>&
     if (n <= 0) return;
     done += static_cast<size_t>(n);
   }
+}
+
+std::string ControlReply(bool ok, std::string_view message) {
+  return nlohmann::json{{"ok", ok}, {"message", message}}.dump();
+}
+
+std::string UnknownControlRequest(std::string_view request) {
+  return ControlReply(false, "unknown request \"" + std::string(request) + "\"");
 }
 
 Result<std::string> ControlRequest(const std::string& path, std::string_view request,

@@ -26,6 +26,10 @@ inline constexpr char kControlDir[] = "/run/wgate";
 
 // The socket path for the calling thread's network namespace, under `dir`.
 Result<std::string> ControlSocketPath(const std::string& dir = kControlDir);
+// The namespace holder's (`wgate hold`) socket: /run/wgate/hold-net<ino>.sock. Its own name, so
+// that a holder and a gateway sharing one filesystem (tests in namespaces) never collide, and
+// `wgate status` in a container finds whichever of the two runs there.
+Result<std::string> HoldSocketPath(const std::string& dir = kControlDir);
 
 class ControlServer {
  public:
@@ -48,6 +52,11 @@ class ControlServer {
   UniqueFd fd_;
   std::string path_;
 };
+
+// The JSON replies of a control request that acts: {"ok": ok, "message": message}; and the one
+// for a request the daemon does not know.
+std::string ControlReply(bool ok, std::string_view message);
+std::string UnknownControlRequest(std::string_view request);
 
 // Sends `request` and returns the reply. An absent or refusing socket is an error whose
 // sys_errno() is ENOENT or ECONNREFUSED (the CLI turns it into "no wgate daemon is running").

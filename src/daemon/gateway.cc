@@ -92,6 +92,42 @@ Status RemoveWgateRules(netlink::RouteNetlink& net) {
   return result;
 }
 
+Status InstallBlackholeFallback(netlink::RouteNetlink& net, bool (*set_ipv6_disabled)(bool),
+                                bool* ipv6_disabled) {
+  // Fail closed without a firewall: every route of the namespace leads nowhere.
+  LogError("firewall unavailable: falling back to blackhole routes in every routing table");
+  auto tables = net.TablesInUse();
+  std::vector<uint32_t> list = tables.ok() ? *tables : std::vector<uint32_t>{netlink::kTableMain};
+  if (std::find(list.begin(), list.end(), netlink::kTableMain) == list.end())
+    list.push_back(netlink::kTableMain);
+  list.push_back(kFallbackTable);
+  for (uint32_t t : list) {
+    if (Status s = net.InstallBlackholeDefaults(t); !s.ok()) {
+      return Error("neither the firewall nor the blackhole fallback could be installed: " +
+                   s.error().message());
+    }
+  }
+  // Every lookup but the local table's ends in the fallback table's blackholes, on-link subnets
+  // included; Docker's resolver 127.0.0.11 is a local address, so it gets a blackhole of its own.
+  for (IpAddress::Family family : {IpAddress::Family::kV4, IpAddress::Family::kV6}) {
+    netlink::Rule rule = MakeRule(family, kRulePriorityFallback, kFallbackTable);
+    if (Status s = net.AddRule(rule); !s.ok() && s.error().sys_errno() != EEXIST) {
+      return Error("the blackhole fallback's policy rule could not be installed: " +
+                   s.error().message());
+    }
+  }
+  netlink::Route docker_dns;
+  docker_dns.dst = *IpPrefix::Parse("127.0.0.11/32");
+  docker_dns.type = netlink::RouteType::kBlackhole;
+  docker_dns.table = netlink::kTableLocal;
+  if (Status s = net.ReplaceRoute(docker_dns); !s.ok())
+    LogWarn("blackhole 127.0.0.11: " + s.error().message());
+  // Blackhole routes cannot stop what is never routed: the kernel's own IPv6 link-local messages
+  // (MLD reports, router solicitations). Without a firewall, IPv6 goes off entirely.
+  *ipv6_disabled = set_ipv6_disabled(true);
+  return Ok();
+}
+
 Gateway::~Gateway() = default;
 
 Gateway::Gateway(GatewayDeps deps) : deps_(deps) {
@@ -130,37 +166,11 @@ Status Gateway::Lockdown() {
     LogError("firewall: cannot install the lockdown ruleset: " + s.error().message());
     deps_.firewall = nullptr;
   }
-  // Fail closed without a firewall: every route of the namespace leads nowhere.
-  LogError("firewall unavailable: falling back to blackhole routes in every routing table");
-  auto tables = deps_.net->TablesInUse();
-  std::vector<uint32_t> list = tables.ok() ? *tables : std::vector<uint32_t>{netlink::kTableMain};
-  if (std::find(list.begin(), list.end(), netlink::kTableMain) == list.end())
-    list.push_back(netlink::kTableMain);
-  list.push_back(kFallbackTable);
-  for (uint32_t t : list) {
-    if (Status s = deps_.net->InstallBlackholeDefaults(t); !s.ok()) {
-      return Error("neither the firewall nor the blackhole fallback could be installed: " +
-                   s.error().message());
-    }
+  if (Status s =
+          InstallBlackholeFallback(*deps_.net, deps_.set_ipv6_disabled, &ipv6_disabled_by_us_);
+      !s.ok()) {
+    return s;
   }
-  // Every lookup but the local table's ends in the fallback table's blackholes, on-link subnets
-  // included; Docker's resolver 127.0.0.11 is a local address, so it gets a blackhole of its own.
-  for (IpAddress::Family family : {IpAddress::Family::kV4, IpAddress::Family::kV6}) {
-    netlink::Rule rule = MakeRule(family, kRulePriorityFallback, kFallbackTable);
-    if (Status s = deps_.net->AddRule(rule); !s.ok() && s.error().sys_errno() != EEXIST) {
-      return Error("the blackhole fallback's policy rule could not be installed: " +
-                   s.error().message());
-    }
-  }
-  netlink::Route docker_dns;
-  docker_dns.dst = *IpPrefix::Parse("127.0.0.11/32");
-  docker_dns.type = netlink::RouteType::kBlackhole;
-  docker_dns.table = netlink::kTableLocal;
-  if (Status s = deps_.net->ReplaceRoute(docker_dns); !s.ok())
-    LogWarn("blackhole 127.0.0.11: " + s.error().message());
-  // Blackhole routes cannot stop what is never routed: the kernel's own IPv6 link-local messages
-  // (MLD reports, router solicitations). Without a firewall, IPv6 goes off entirely.
-  ipv6_disabled_by_us_ = deps_.set_ipv6_disabled(true);
   status_.firewall = "blackhole fallback (nftables unavailable)";
   status_.rules_verified = false;
   status_.rules_problem = "nftables is unavailable; only blackhole routes protect the namespace";

@@ -53,6 +53,13 @@ bool SetIpv6Disabled(bool disabled);
 // the 127.0.0.11 blackhole), e.g. those a SIGKILLed run left behind.
 Status RemoveWgateRules(netlink::RouteNetlink& net);
 
+// The fallback when nftables cannot be used: blackhole defaults in every routing table in use, a
+// priority-1 rule into a table of blackholes (on-link subnets too), 127.0.0.11 blackholed in the
+// local table, IPv6 switched off through `set_ipv6_disabled` (*ipv6_disabled says whether that
+// worked). Shared by `wgate run` and `wgate hold`.
+Status InstallBlackholeFallback(netlink::RouteNetlink& net, bool (*set_ipv6_disabled)(bool),
+                                bool* ipv6_disabled);
+
 // The engine's knobs from the settings (WGATE_ENGINE_WORKERS, WGATE_TUN_OFFLOAD), validated.
 struct EngineTuning {
   std::optional<int> workers;  // crypto helper threads; unset: one per core beyond the first

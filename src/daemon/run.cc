@@ -18,9 +18,9 @@
 #include "base/strings.h"
 #include "base/unique_fd.h"
 #include "daemon/control.h"
+#include "daemon/kernel_handles.h"
+#include "daemon/loop_fds.h"
 #include "daemon/marked_resolver.h"
-#include "firewall/nftables_backend.h"
-#include "netlink/kernel_route_netlink.h"
 
 namespace wgate::daemon {
 
@@ -28,23 +28,6 @@ namespace {
 
 // Reloads wait for the config file to be quiet this long (editors write in several steps).
 constexpr auto kReloadDebounce = std::chrono::milliseconds(300);
-
-UniqueFd MakeTimer(std::chrono::milliseconds first, std::chrono::milliseconds interval) {
-  UniqueFd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-  itimerspec spec{};
-  spec.it_value.tv_sec = first.count() / 1000;
-  spec.it_value.tv_nsec = (first.count() % 1000) * 1000000 + 1;
-  spec.it_interval.tv_sec = interval.count() / 1000;
-  spec.it_interval.tv_nsec = (interval.count() % 1000) * 1000000;
-  ::timerfd_settime(fd.get(), 0, &spec, nullptr);
-  return fd;
-}
-
-void Drain(int fd) {
-  char buf[4096];
-  while (::read(fd, buf, sizeof buf) > 0) {
-  }
-}
 
 // Watches the directory of the config file (the file may not exist yet, or be replaced).
 class ConfigWatch {
@@ -122,32 +105,17 @@ int RunDaemon(const RunOptions& options) {
     return 3;
   }
   // 1. Lockdown, before the environment or any file is read.
-  auto backend =
-      options.test_without_nftables
-          ? Result<std::unique_ptr<firewall::NftablesBackend>>(Error("disabled for a test"))
-          : firewall::NftablesBackend::Create();
-  std::optional<firewall::Firewall> fw;
-  if (backend.ok()) {
-    fw.emplace(**backend);
-  } else {
-    LogError("nftables unavailable: " + backend.error().message());
-  }
-  auto net = netlink::KernelRouteNetlink::Create();
-  if (!net.ok()) {
-    LogError("netlink: " + net.error().message());
-    if (!fw) return 3;
+  auto kernel = OpenKernel(options.test_without_nftables);
+  if (!kernel.ok()) {
+    LogError(kernel.error().message());
+    return 3;
   }
   std::unique_ptr<TunnelEngine> engine = options.make_engine();
   ResolvConf resolv(options.resolv_conf, options.resolv_backup);
   MarkedResolver resolver;
   SystemClock clock;
-  if (!net.ok()) {
-    // Without netlink there is no gateway, but the lockdown must still go in.
-    Status s = fw->Apply(firewall::RulesetSpec{});
-    LogError(s.ok() ? "locked down; cannot go further without netlink" : s.error().message());
-    return 3;
-  }
-  Gateway gw({fw ? &*fw : nullptr, net->get(), engine.get(), &resolv, &resolver, &clock});
+  netlink::KernelRouteNetlink* net = (*kernel)->net.get();
+  Gateway gw({(*kernel)->firewall_or_null(), net, engine.get(), &resolv, &resolver, &clock});
   if (Status s = gw.Lockdown(); !s.ok()) {
     LogError(s.error().message());
     return 3;
@@ -156,15 +124,8 @@ int RunDaemon(const RunOptions& options) {
                  " ms after start: nothing leaves this namespace except through the tunnel"));
 
   // Signals become events; the default actions would skip the orderly stop.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGHUP);
-  sigaddset(&mask, SIGCHLD);  // as PID 1, orphans of hooks (`PostUp = daemon &`) are ours to reap
-  sigprocmask(SIG_BLOCK, &mask, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  UniqueFd sigfd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  // SIGCHLD: as PID 1, orphans of hooks (`PostUp = daemon &`) are ours to reap.
+  UniqueFd sigfd = BlockSignalsToFd({SIGTERM, SIGINT, SIGHUP, SIGCHLD});
 
   if (!control_path.ok()) {
     LogError(control_path.error().message());
@@ -197,7 +158,7 @@ int RunDaemon(const RunOptions& options) {
     ticker = MakeTimer(want_fast ? kFastTick : options.tick, want_fast ? kFastTick : options.tick);
   };
   UniqueFd reload_timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-  auto monitor = (*net)->WatchLinks();
+  auto monitor = net->WatchLinks();
   if (!monitor.ok()) LogWarn("cannot watch links: " + monitor.error().message());
 
   bool running = true;
@@ -243,23 +204,16 @@ int RunDaemon(const RunOptions& options) {
         if (request == "down") {
           gw.Stop("stopped by `wgate down`; the lockdown stays");
           running = false;
-          return nlohmann::json{{"ok", true},
-                                {"message", "tunnel down; the namespace stays locked"}}
-              .dump();
+          return ControlReply(true, "tunnel down; the namespace stays locked");
         }
         if (request == "down --unblock") {
           Status s = gw.Unblock();
           running = false;
-          return nlohmann::json{
-              {"ok", s.ok()},
-              {"message", s.ok() ? "tunnel down and the namespace UNBLOCKED: traffic now leaves "
-                                   "without the tunnel"
-                                 : s.error().message()}}
-              .dump();
+          return ControlReply(s.ok(), s.ok() ? "tunnel down and the namespace UNBLOCKED: traffic "
+                                               "now leaves without the tunnel"
+                                             : s.error().message());
         }
-        return nlohmann::json{{"ok", false},
-                              {"message", "unknown request \"" + std::string(request) + "\""}}
-            .dump();
+        return UnknownControlRequest(request);
       });
     }
     if (running && fds[2].revents && watch.Changed()) {

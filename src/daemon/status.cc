@@ -16,6 +16,8 @@ std::string_view GatewayStateName(GatewayState s) {
       return "connecting";
     case GatewayState::kConnected:
       return "connected";
+    case GatewayState::kHolding:
+      return "holding";
   }
   return "?";
 }
@@ -24,7 +26,7 @@ namespace {
 
 GatewayState StateFromName(const std::string& name) {
   for (GatewayState s : {GatewayState::kStarting, GatewayState::kBlocked, GatewayState::kConnecting,
-                         GatewayState::kConnected}) {
+                         GatewayState::kConnected, GatewayState::kHolding}) {
     if (GatewayStateName(s) == name) return s;
   }
   return GatewayState::kBlocked;
@@ -62,6 +64,7 @@ std::string Bytes(uint64_t n) {
 
 nlohmann::json StatusToJson(const GatewayStatus& s) {
   nlohmann::json j = {
+      {"role", s.role},
       {"state", GatewayStateName(s.state)},
       {"reason", s.reason},
       {"healthy", s.healthy()},
@@ -87,6 +90,7 @@ nlohmann::json StatusToJson(const GatewayStatus& s) {
 
 GatewayStatus StatusFromJson(const nlohmann::json& j) {
   GatewayStatus s;
+  s.role = j.value("role", "gateway");
   s.state = StateFromName(j.value("state", "blocked"));
   s.reason = j.value("reason", "");
   s.config_path = j.value("config", "");
@@ -112,6 +116,7 @@ GatewayStatus StatusFromJson(const nlohmann::json& j) {
 
 std::string FormatStatus(const GatewayStatus& s, WallTime now) {
   std::ostringstream o;
+  if (s.role != "gateway") o << "role: " << s.role << "\n";
   o << "state: " << GatewayStateName(s.state);
   if (!s.reason.empty()) o << " (" << s.reason << ")";
   o << "\n";

@@ -16,10 +16,12 @@ enum class GatewayState {
   kBlocked,     // locked down; `reason` says why (bad config, missing file, stopped...)
   kConnecting,  // tunnel configured, waiting for the first handshake
   kConnected,   // a handshake completed within the last few minutes
+  kHolding,     // `wgate hold`: keeping the namespace locked for whichever gateway joins it
 };
 std::string_view GatewayStateName(GatewayState s);  // "blocked", ...
 
 struct GatewayStatus {
+  std::string role = "gateway";  // "gateway" (`wgate run`) or "hold" (`wgate hold`)
   GatewayState state = GatewayState::kStarting;
   std::string reason;  // why blocked, or "" (never contains key material)
   std::string config_path;
@@ -33,7 +35,11 @@ struct GatewayStatus {
   uint64_t rx_bytes = 0, tx_bytes = 0;
   std::vector<std::string> warnings;  // config warnings, failed hooks
   int pid = 0;
-  bool healthy() const { return state == GatewayState::kConnected && rules_verified; }
+  // A gateway: connected with verified rules. A holder: the namespace verified locked.
+  bool healthy() const {
+    return (state == GatewayState::kConnected || state == GatewayState::kHolding) &&
+           rules_verified;
+  }
 };
 
 nlohmann::json StatusToJson(const GatewayStatus& s);

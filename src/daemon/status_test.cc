@@ -66,5 +66,29 @@ TEST(StatusTest, JsonRoundTrip) {
   EXPECT_EQ(StatusToJson(back), j);
 }
 
+TEST(StatusTest, HolderSaysItsRoleAndIsHealthyWhenLocked) {
+  GatewayStatus s;
+  s.role = "hold";
+  s.state = GatewayState::kHolding;
+  s.reason = "lockdown verified; no gateway has taken over";
+  s.firewall = "lockdown";
+  s.rules_verified = true;
+  s.pid = 1;
+  EXPECT_TRUE(s.healthy());
+  EXPECT_EQ(FormatStatus(s, WallTime{}),
+            "role: hold\n"
+            "state: holding (lockdown verified; no gateway has taken over)\n"
+            "healthy: yes\n"
+            "firewall: lockdown, rules verified\n"
+            "pid: 1\n");
+  GatewayStatus back = StatusFromJson(StatusToJson(s));
+  EXPECT_EQ(back.role, "hold");
+  EXPECT_EQ(back.state, GatewayState::kHolding);
+  EXPECT_TRUE(back.healthy());
+  s.rules_verified = false;
+  EXPECT_FALSE(s.healthy());
+  EXPECT_EQ(StatusFromJson(nlohmann::json{{"state", "connected"}}).role, "gateway");
+}
+
 }  // namespace
 }  // namespace wgate::daemon

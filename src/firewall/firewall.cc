@@ -93,6 +93,21 @@ Verification Firewall::Verify() {
   return v;
 }
 
+Verification Firewall::CheckFailClosed() {
+  Verification v;
+  Result<std::optional<std::string>> text = backend_.ListTable(kTable);
+  if (!text) {
+    v.problems.push_back(StrCat("cannot list table ", kTable, ": ", text.error().message()));
+  } else if (!text->has_value()) {
+    v.problems.push_back(StrCat("table ", kTable, " is missing"));
+  } else if (Result<TableListing> listing = ParseTableListing(**text); !listing) {
+    v.problems.push_back(listing.error().message());
+  } else {
+    v.problems = CheckInvariants(*listing);
+  }
+  return v;
+}
+
 Status Firewall::RemoveAll() {
   // `add` first so that the delete succeeds when the table is already gone: idempotent, and
   // still one transaction.

@@ -57,6 +57,11 @@ class Firewall {
   // plus the invariants every wgate table must satisfy. A failure to list is a problem too.
   Verification Verify();
 
+  // Lists the table and checks only the invariants every wgate table satisfies (it exists; its
+  // base chains input, forward and output hook in with policy drop), whoever applied it. For the
+  // namespace holder, whose own lockdown a gateway's ruleset legitimately replaces.
+  Verification CheckFailClosed();
+
   // Deletes table inet wgate, opening the namespace: only for `wgate down --unblock` /
   // `wgate unblock`. Idempotent: succeeds when the table is already gone. Forgets the reference.
   Status RemoveAll();

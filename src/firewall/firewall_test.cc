@@ -176,6 +176,23 @@ TEST_F(FirewallTest, DetectsAlteredRuleAndPolicy) {
                   "chain output: unexpected rule at position 2: `accept`"));
 }
 
+// The holder's check: whoever applied the table, it must exist and drop by default.
+TEST_F(FirewallTest, CheckFailClosedAcceptsAnyWgateRulesetAndNothingOpen) {
+  Firewall holder(kernel_);
+  EXPECT_THAT(holder.CheckFailClosed().problems, ElementsAre("table inet wgate is missing"));
+  ASSERT_TRUE(holder.Apply(RulesetSpec{}).ok());
+  EXPECT_TRUE(holder.CheckFailClosed().ok());
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());  // a gateway replaced the holder's lockdown
+  EXPECT_FALSE(holder.Verify().ok());
+  EXPECT_TRUE(holder.CheckFailClosed().ok());
+  kernel_.table()->objects[2].header = "type filter hook output priority filter; policy accept;";
+  EXPECT_THAT(holder.CheckFailClosed().problems, ElementsAre(HasSubstr("chain output")));
+  kernel_.FailNextList(Error("nft: Error: Could not receive: No buffer space available"));
+  EXPECT_THAT(holder.CheckFailClosed().problems,
+              ElementsAre("cannot list table inet wgate: nft: Error: Could not receive: No buffer "
+                          "space available"));
+}
+
 TEST_F(FirewallTest, ListingFailureIsAProblem) {
   ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
   kernel_.FailNextList(Error("nft: Error: Could not receive: No buffer space available"));

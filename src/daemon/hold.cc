@@ -1,0 +1,204 @@
+#include "daemon/hold.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "daemon/control.h"
+#include "daemon/kernel_handles.h"
+#include "daemon/loop_fds.h"
+
+namespace wgate::daemon {
+
+namespace {
+
+constexpr char kHoldingOwn[] = "lockdown verified; no gateway has taken over";
+constexpr char kHoldingGateway[] = "a gateway's ruleset is in force and fails closed";
+
+}  // namespace
+
+Holder::Holder(firewall::Firewall* firewall, netlink::RouteNetlink* net,
+               bool (*set_ipv6_disabled)(bool))
+    : firewall_(firewall), net_(net), set_ipv6_disabled_(set_ipv6_disabled) {
+  WGATE_CHECK(net_ != nullptr);
+  status_.role = "hold";
+  status_.pid = static_cast<int>(::getpid());
+}
+
+Status Holder::ApplyLockdown() {
+  Status s = firewall_->Apply(firewall::RulesetSpec{});
+  status_.state = GatewayState::kHolding;
+  if (s.ok()) {
+    status_.firewall = "lockdown";
+    status_.rules_verified = true;
+    status_.rules_problem.clear();
+    status_.reason = kHoldingOwn;
+  } else {
+    status_.rules_verified = false;
+    status_.rules_problem = s.error().message();
+  }
+  return s;
+}
+
+Status Holder::Lockdown() {
+  if (firewall_) {
+    // A holder restarted beside a live gateway must not knock its tunnel over: a wgate table
+    // that already fails closed is kept (it is kernel state only NET_ADMIN can write).
+    if (firewall_->CheckFailClosed().ok()) {
+      LogInfo("wgate's table is already in place and fails closed; keeping it");
+      status_.state = GatewayState::kHolding;
+      status_.firewall = "a gateway's ruleset";
+      status_.rules_verified = true;
+      status_.reason = kHoldingGateway;
+      return Ok();
+    }
+    Status s = ApplyLockdown();
+    if (s.ok()) return s;
+    LogError("firewall: cannot install the lockdown ruleset: " + s.error().message());
+    firewall_ = nullptr;
+  }
+  if (Status s = InstallBlackholeFallback(*net_, set_ipv6_disabled_, &ipv6_disabled_by_us_);
+      !s.ok()) {
+    return s;
+  }
+  status_.state = GatewayState::kHolding;
+  status_.firewall = "blackhole fallback (nftables unavailable)";
+  status_.rules_verified = false;
+  status_.rules_problem = "nftables is unavailable; only blackhole routes protect the namespace";
+  status_.reason = "nftables is unavailable: the namespace is shut by blackhole routes";
+  return Ok();
+}
+
+void Holder::Tick() {
+  if (unblocked_ || !firewall_) return;
+  if (firewall_->applied_spec() && firewall_->Verify().ok()) {
+    status_.firewall = "lockdown";
+    status_.rules_verified = true;
+    status_.rules_problem.clear();
+    status_.reason = kHoldingOwn;
+    return;
+  }
+  firewall::Verification closed = firewall_->CheckFailClosed();
+  if (closed.ok()) {
+    status_.firewall = "a gateway's ruleset";
+    status_.rules_verified = true;
+    status_.rules_problem.clear();
+    status_.reason = kHoldingGateway;
+    return;
+  }
+  LogError(closed.Summary() + "; re-applying the lockdown");
+  ++status_.rules_reapplied;
+  if (Status s = ApplyLockdown(); !s.ok()) {
+    LogError("firewall: re-applying the lockdown failed: " + s.error().message());
+  }
+}
+
+Status Holder::Unblock(ResolvConf* resolv) {
+  Status result = Ok();
+  auto keep_first = [&](Status s) {
+    if (!s.ok() && result.ok()) result = s;
+  };
+  if (firewall_) keep_first(firewall_->RemoveAll());
+  keep_first(RemoveWgateRules(*net_));
+  if (ipv6_disabled_by_us_) set_ipv6_disabled_(false);
+  if (resolv) keep_first(resolv->Restore());
+  unblocked_ = true;
+  status_.firewall = "none (unblocked: traffic is NOT protected)";
+  status_.rules_verified = false;
+  status_.rules_problem.clear();
+  status_.reason = "unblocked by request: the holder no longer locks the namespace";
+  LogWarn("unblocked: wgate's rules are removed; traffic now leaves without the tunnel");
+  return result;
+}
+
+int RunHold(const HoldOptions& options) {
+  auto control_path = HoldSocketPath(options.control_dir);
+  if (control_path.ok() &&
+      ControlRequest(*control_path, "ping", std::chrono::milliseconds(500)).ok()) {
+    LogError("another `wgate hold` is already running in this network namespace");
+    return 3;
+  }
+  // 1. Lockdown, before anything else.
+  auto kernel = OpenKernel(options.test_without_nftables);
+  if (!kernel.ok()) {
+    LogError(kernel.error().message());
+    return 3;
+  }
+  Holder holder((*kernel)->firewall_or_null(), (*kernel)->net.get());
+  if (Status s = holder.Lockdown(); !s.ok()) {
+    LogError(s.error().message());
+    return 3;
+  }
+  LogInfo(
+      "holding the namespace: nothing leaves it except through a gateway's tunnel; start "
+      "`wgate run` in it (network_mode: service:hold)");
+
+  UniqueFd sigfd = BlockSignalsToFd({SIGTERM, SIGINT, SIGHUP, SIGCHLD});
+  if (!control_path.ok()) {
+    LogError(control_path.error().message());
+    return 3;
+  }
+  auto control = ControlServer::Listen(*control_path);
+  if (!control.ok()) {
+    LogError(control.error().message());
+    return 3;
+  }
+  ResolvConf resolv(options.resolv_conf, options.resolv_backup);
+  UniqueFd ticker = MakeTimer(options.tick, options.tick);
+  bool running = true;
+  while (running) {
+    pollfd fds[] = {
+        {sigfd.get(), POLLIN, 0}, {control->fd(), POLLIN, 0}, {ticker.get(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      LogError(StrCat("poll: ", std::strerror(errno)));
+      return 3;
+    }
+    if (fds[0].revents) {
+      signalfd_siginfo si;
+      while (running && ::read(sigfd.get(), &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+          while (::waitpid(-1, nullptr, WNOHANG) > 0) {  // PID 1 of the holder's container
+          }
+        } else if (si.ssi_signo != SIGHUP) {  // there is nothing to reload
+          LogInfo(StrCat("stopped by ", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT",
+                         "; the lockdown stays"));
+          running = false;
+        }
+      }
+    }
+    if (running && fds[1].revents) {
+      control->ServeOne([&](std::string_view request) -> std::string {
+        if (request == "status") return StatusToJson(holder.status()).dump();
+        if (request == "ping") return "{}";
+        if (request == "down") {
+          running = false;
+          return ControlReply(true, "holder stopped; the namespace stays locked");
+        }
+        if (request == "down --unblock") {
+          Status s = holder.Unblock(&resolv);
+          return ControlReply(s.ok(), s.ok() ? "the namespace is UNBLOCKED: traffic now leaves "
+                                               "without the tunnel, and the holder no longer "
+                                               "locks it"
+                                             : s.error().message());
+        }
+        return UnknownControlRequest(request);
+      });
+    }
+    if (running && fds[2].revents) {
+      Drain(ticker.get());
+      holder.Tick();
+    }
+  }
+  return 0;
+}
+
+}  // namespace wgate::daemon

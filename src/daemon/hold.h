@@ -1,0 +1,79 @@
+// `wgate hold`: the namespace holder, the Kubernetes pause container's role brought to Compose.
+//
+// In the hold layout the holder container owns the network namespace; the gateway (`wgate run`)
+// and every consumer join it (`network_mode: "service:hold"`). So the gateway container can be
+// recreated (an image update, an edited compose file, a crash) while the consumers keep their
+// namespace, their listening sockets and their connections' state, blocked in the meantime.
+//
+// The holder installs the same lockdown as `wgate run`, first thing, and from then on only keeps
+// the namespace from ever being open:
+//   - its own lockdown in force: "holding: lockdown verified", healthy;
+//   - a gateway's ruleset in its place (the gateway verifies that one exactly): left alone while
+//     it fails closed (wgate's table with its base chains at policy drop), healthy;
+//   - wgate's table gone, or no longer failing closed: the lockdown goes back in at once; a live
+//     gateway then re-applies its own.
+// It reads no config and no file a consumer can write, opens nothing, and never needs updating.
+// Only an explicit unblock (`wgate unblock` in the holder's container) opens the namespace; an
+// unblock from the gateway's container is undone by the holder, which cannot tell it from a
+// process deleting the table.
+//
+// Thread-safety: none; RunHold's loop drives it.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "base/error.h"
+#include "daemon/gateway.h"
+#include "daemon/resolv_conf.h"
+#include "daemon/status.h"
+#include "firewall/firewall.h"
+#include "netlink/route_netlink.h"
+
+namespace wgate::daemon {
+
+class Holder {
+ public:
+  // `firewall` null: nftables is unusable; the holder installs the blackhole fallback.
+  Holder(firewall::Firewall* firewall, netlink::RouteNetlink* net,
+         bool (*set_ipv6_disabled)(bool) = &SetIpv6Disabled);
+
+  // The lockdown, as `wgate run` installs it (stale policy rules of a killed gateway removed
+  // behind it). Fails only when neither the firewall nor the fallback could be installed.
+  Status Lockdown();
+
+  // Periodic: checks wgate's table and re-applies the lockdown when it is missing or open.
+  void Tick();
+
+  // Opens the namespace: removes wgate's table, policy rules and fallback, restores resolv.conf,
+  // and stops re-locking until the holder is restarted.
+  Status Unblock(ResolvConf* resolv);
+
+  const GatewayStatus& status() const { return status_; }
+
+ private:
+  Status ApplyLockdown();
+
+  firewall::Firewall* firewall_;
+  netlink::RouteNetlink* net_;
+  bool (*set_ipv6_disabled_)(bool);
+  bool ipv6_disabled_by_us_ = false;
+  bool unblocked_ = false;
+  GatewayStatus status_;
+};
+
+struct HoldOptions {
+  std::chrono::milliseconds tick{1000};
+  std::string control_dir = "/run/wgate";
+  std::string resolv_conf = kResolvConfPath;
+  std::string resolv_backup = kResolvConfBackupPath;
+  // Test only: behave as if nftables were unusable (the blackhole fallback).
+  bool test_without_nftables = false;
+};
+
+// Runs `wgate hold` until SIGTERM/SIGINT or `down` on its control socket (the lockdown stays).
+// Returns the exit code: 0 after an orderly stop, 3 when nothing could lock the namespace or
+// another holder runs in it.
+int RunHold(const HoldOptions& options);
+
+}  // namespace wgate::daemon
