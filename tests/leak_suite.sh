@@ -424,6 +424,13 @@ scenario_hold_keeps_consumers_across_gateway_restarts() {
   check "the holder exits 0 on SIGTERM" eq "$?" 0
   check "and leaves the lockdown" bash -c "ip netns exec '$NS_GW' nft list table inet wgate | grep -q lockdown"
   check "no leaks" no_leaks
+  # A recreated gateway's container has no backup of resolv.conf, only the gateways' rewrite in
+  # the file it shares: the original comes back from the holder's record in the kernel.
+  check "resolv.conf holds the gateway's rewrite" bash -c "grep -q 'Written by wgate' /etc/netns/$NS_GW/resolv.conf"
+  local ino; ino=$(in_gw stat -L -c %i /proc/self/ns/net)
+  rm -f "/run/wgate/resolv-net$ino.conf.orig"
+  in_gw "$WGATE" unblock >/dev/null
+  check "unblock restores the original from the record" eq "$(cat "/etc/netns/$NS_GW/resolv.conf")" "nameserver 192.0.2.1"
 }
 
 all=(healthy_tunnel malformed_config missing_config wgate_down sigkill server_unreachable wrong_server_key

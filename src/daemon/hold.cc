@@ -15,6 +15,7 @@
 #include "daemon/control.h"
 #include "daemon/kernel_handles.h"
 #include "daemon/loop_fds.h"
+#include "daemon/resolv_origin.h"
 
 namespace wgate::daemon {
 
@@ -137,6 +138,9 @@ int RunHold(const HoldOptions& options) {
     LogError(s.error().message());
     return 3;
   }
+  // The first to lock the namespace records its original resolv.conf for the gateways to come.
+  ResolvConf resolv(options.resolv_conf, options.resolv_backup);
+  if ((*kernel)->nft) EstablishResolvOrigin(*(*kernel)->nft, resolv);
   LogInfo(
       "holding the namespace: nothing leaves it except through a gateway's tunnel; start "
       "`wgate run` in it (network_mode: service:hold)");
@@ -151,7 +155,6 @@ int RunHold(const HoldOptions& options) {
     LogError(control.error().message());
     return 3;
   }
-  ResolvConf resolv(options.resolv_conf, options.resolv_backup);
   UniqueFd ticker = MakeTimer(options.tick, options.tick);
   bool running = true;
   while (running) {
@@ -184,6 +187,7 @@ int RunHold(const HoldOptions& options) {
           return ControlReply(true, "holder stopped; the namespace stays locked");
         }
         if (request == "down --unblock") {
+          if ((*kernel)->nft) EstablishResolvOrigin(*(*kernel)->nft, resolv);
           Status s = holder.Unblock(&resolv);
           return ControlReply(s.ok(), s.ok() ? "the namespace is UNBLOCKED: traffic now leaves "
                                                "without the tunnel, and the holder no longer "

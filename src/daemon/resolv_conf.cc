@@ -35,25 +35,51 @@ std::string ResolvBackupPath() {
   return StrCat("/run/wgate/resolv-net", st.st_ino, ".conf.orig");
 }
 
+bool WrittenByWgate(std::string_view resolv_conf) {
+  return resolv_conf.substr(0, kWrittenByWgate.size()) == kWrittenByWgate;
+}
+
 bool ResolvConf::HasBackup() const { return FileExists(backup_path_); }
 
+std::string ResolvConf::ReadCurrent() const {
+  auto text = ReadFile(path_);
+  return text.ok() ? *text : std::string();
+}
+
+std::optional<std::string> ResolvConf::ReadBackup() const {
+  if (!HasBackup()) return std::nullopt;
+  auto text = ReadFile(backup_path_);
+  if (!text.ok()) return std::nullopt;
+  return *text;
+}
+
+Status ResolvConf::SetBackup(const std::string& original) {
+  if (HasBackup()) return Ok();
+  if (Status s = EnsureParentDir(backup_path_); !s.ok()) return s;
+  return WriteFileInPlace(backup_path_, original, 0600);
+}
+
 std::vector<IpAddress> ResolvConf::OriginalNameservers() const {
-  auto text = ReadFile(HasBackup() ? backup_path_ : path_);
-  return text.ok() ? ParseNameservers(*text) : std::vector<IpAddress>{};
+  if (std::optional<std::string> backup = ReadBackup()) return ParseNameservers(*backup);
+  std::string current = ReadCurrent();
+  // An earlier wgate's rewrite names the tunnel's DNS, which is no bootstrap resolver.
+  return WrittenByWgate(current) ? std::vector<IpAddress>{} : ParseNameservers(current);
 }
 
 Status ResolvConf::Apply(const std::vector<IpAddress>& servers,
                          const std::vector<std::string>& search) {
   if (!HasBackup()) {
-    auto original = ReadFile(path_);
-    // A container without resolv.conf is fine: restoring then writes an empty file.
-    std::string saved = original.ok() ? *original : "";
-    if (Status s = EnsureParentDir(backup_path_); !s.ok()) return s;
-    if (Status s = WriteFileInPlace(backup_path_, saved, 0600); !s.ok()) return s;
+    // A container without resolv.conf is fine: restoring then writes an empty file. A file an
+    // earlier wgate wrote is no original (a recreated gateway sharing the holder's file): with
+    // no record of the original, nothing is backed up, and `unblock` leaves the file as it is.
+    std::string original = ReadCurrent();
+    if (!WrittenByWgate(original)) {
+      if (Status s = SetBackup(original); !s.ok()) return s;
+    }
   }
-  std::string text =
-      "# Written by wgate: DNS goes through the WireGuard tunnel.\n"
-      "# `wgate down --unblock` restores the original.\n";
+  std::string text = std::string(kWrittenByWgate) +
+                     " DNS goes through the WireGuard tunnel.\n"
+                     "# `wgate down --unblock` restores the original.\n";
   for (const IpAddress& s : servers) text += "nameserver " + s.ToString() + "\n";
   if (!search.empty()) {
     text += "search";

@@ -8,7 +8,9 @@
 // Thread-safety: none; the daemon's main thread owns it.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -24,6 +26,10 @@ inline constexpr char kResolvConfBackupPath[] = "/run/wgate/resolv.conf.orig";
 // share /run.
 std::string ResolvBackupPath();
 
+// The first line of every resolv.conf wgate writes: such a file is never an original.
+inline constexpr std::string_view kWrittenByWgate = "# Written by wgate:";
+bool WrittenByWgate(std::string_view resolv_conf);
+
 class ResolvConf {
  public:
   ResolvConf(std::string path, std::string backup_path)
@@ -32,7 +38,15 @@ class ResolvConf {
   // The resolvers the container started with: from the backup if one exists, else from the file.
   std::vector<IpAddress> OriginalNameservers() const;
 
-  // Saves the original (unless a backup exists) and writes `servers` and `search` in place.
+  // The file as it is now ("" when absent).
+  std::string ReadCurrent() const;
+  // The backup's text, nullopt when there is none.
+  std::optional<std::string> ReadBackup() const;
+  // Makes `original` the backup (the namespace's recorded origin); an existing backup stays.
+  Status SetBackup(const std::string& original);
+
+  // Saves the original (unless a backup exists, or the file is already a wgate rewrite) and
+  // writes `servers` and `search` in place.
   Status Apply(const std::vector<IpAddress>& servers, const std::vector<std::string>& search);
 
   // Writes the backup back in place and deletes it. Succeeds when there is no backup.

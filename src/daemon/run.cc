@@ -21,6 +21,8 @@
 #include "daemon/kernel_handles.h"
 #include "daemon/loop_fds.h"
 #include "daemon/marked_resolver.h"
+#include "daemon/resolv_origin.h"
+#include "firewall/nftables_backend.h"
 
 namespace wgate::daemon {
 
@@ -120,6 +122,9 @@ int RunDaemon(const RunOptions& options) {
     LogError(s.error().message());
     return 3;
   }
+  // Behind the lockdown: which resolv.conf is the namespace's original (a recreated gateway
+  // finds its predecessor's rewrite in the file it shares with the holder).
+  if ((*kernel)->nft) EstablishResolvOrigin(*(*kernel)->nft, resolv);
   LogInfo(StrCat("lockdown in place ", static_cast<int>(MillisSinceProcessStart()),
                  " ms after start: nothing leaves this namespace except through the tunnel"));
 
@@ -260,14 +265,15 @@ Status UnblockNamespace(const std::string& resolv_conf, const std::string& resol
   auto keep_first = [&](Status s) {
     if (!s.ok() && result.ok()) result = s;
   };
+  ResolvConf resolv(resolv_conf, resolv_backup);
   if (auto backend = firewall::NftablesBackend::Create(); backend.ok()) {
     firewall::Firewall fw(**backend);
     keep_first(fw.RemoveAll());
+    EstablishResolvOrigin(**backend, resolv);  // a recreated gateway's container has no backup
   }
   if (auto net = netlink::KernelRouteNetlink::Create(); net.ok()) {
     keep_first(RemoveWgateRules(**net));  // policy rules, blackhole fallback, 127.0.0.11 blackhole
   }
-  ResolvConf resolv(resolv_conf, resolv_backup);
   keep_first(resolv.Restore());
   return result;
 }
