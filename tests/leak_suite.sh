@@ -337,6 +337,22 @@ scenario_blackhole_fallback_without_nftables() {
   check "and turns IPv6 back on" eq "$(in_gw sysctl -n net.ipv6.conf.all.disable_ipv6)" 0
 }
 
+scenario_healthy_before_any_traffic() {
+  # No PersistentKeepalive (Mullvad's and Proton's configs have none) and no consumer traffic:
+  # wgate still makes its first handshake at once, so compose's service_healthy and Kubernetes'
+  # startup probe can wait for it.
+  fresh_config
+  sed -i '/^PersistentKeepalive/d' "$WG_CONF"
+  local t0; t0=$(date +%s%N)
+  wg_start_gateway
+  for _ in $(seq 100); do gw_status --healthy 2>/dev/null && break; sleep 0.02; done
+  local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  check "healthy within 1 s of the start, before any traffic (${ms} ms)" gw_status --healthy
+  check "in ${ms} ms" [ "$ms" -lt 1000 ]
+  wg_log "    start to healthy: ${ms} ms"
+  check "no leaks" no_leaks
+}
+
 # A consumer that fetches the service every 100 ms for as long as it runs, one process throughout,
 # logging "ok|fail <epoch seconds>" per attempt to $WG_DIR/fetches.
 start_fetcher() {
@@ -436,7 +452,8 @@ scenario_hold_keeps_consumers_across_gateway_restarts() {
 all=(healthy_tunnel malformed_config missing_config wgate_down sigkill server_unreachable wrong_server_key
      ipv6_probe_with_ipv4_config dns_outside_the_tunnel tunnel_deleted_from_outside reload_while_sending
      lan_and_published_port hostname_endpoint ruleset_flushed_from_outside unblock_opens
-     blackhole_fallback_without_nftables hold_keeps_consumers_across_gateway_restarts)
+     blackhole_fallback_without_nftables healthy_before_any_traffic
+     hold_keeps_consumers_across_gateway_restarts)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 

@@ -49,6 +49,11 @@ Status EngineTunnel::Start(const std::string& name, const config::WgConfig& conf
   dataplane::uapi::Failure failure;
   if ((*engine)->Set(set, &failure) != 0)
     return Error("configuring the engine: " + failure.message);
+  // WireGuard makes no handshake until there is traffic; a gateway wants one now, so that it is
+  // healthy (or says the server does not answer) before any consumer has sent anything.
+  for (const config::PeerConfig& p : config.peers) {
+    if (p.endpoint) (*engine)->RequestHandshake(p.public_key);
+  }
   if (Status s = (*engine)->ListenUapi(uapi_dir_, name); !s.ok()) {
     LogWarn("`wg show` will not work: " + s.error().message());
   }

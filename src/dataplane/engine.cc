@@ -160,6 +160,14 @@ Status Engine::Run() {
   return result;
 }
 
+bool Engine::RequestHandshake(const crypto::PublicKey& key) {
+  std::shared_lock lock(config_);
+  wg::Peer* peer = device_.FindPeer(key);
+  if (peer == nullptr) return false;
+  device_.RequestHandshake(peer, clock_->Now());
+  return true;
+}
+
 // ---- Control thread ----
 
 void Engine::ArmTimer() { timer_->ArmAt(clock_->Now() + kTickInterval); }

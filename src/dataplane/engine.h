@@ -103,6 +103,10 @@ class Engine final : public UapiHandler {
   uapi::DeviceState Get() override;
   int Set(const uapi::SetRequest& request, uapi::Failure* failure) override;
 
+  // The peer with `key` sends an initiation at the next timer tick (within 100 ms), with no
+  // traffic to carry: a gateway knows at start whether its server answers. False: no such peer.
+  bool RequestHandshake(const crypto::PublicKey& key);
+
   uint16_t port() const { return port_.load(); }
   const EngineCounters& counters() const { return counters_; }
   // One line: every non-zero drop counter by reason, device and peers summed. For the log at

@@ -121,6 +121,8 @@ class Device {
   void SetPeerEndpoint(Peer* peer, const SocketAddress& endpoint);
   void SetPeerPresharedKey(Peer* peer, const crypto::PresharedKey& psk);
   void SetPeerPersistentKeepalive(Peer* peer, Duration interval, MonoTime now);
+  // The next Tick sends `peer` an initiation, traffic or not.
+  void RequestHandshake(Peer* peer, MonoTime now) { peer->RequestHandshake(now); }
   // Inserting a prefix owned by another peer moves it (as `wg set` does).
   void AddAllowedIp(Peer* peer, const IpPrefix& prefix);
   bool RemoveAllowedIp(Peer* peer, const IpPrefix& prefix);

@@ -384,6 +384,18 @@ TEST_F(TwoPeersTest, PersistentKeepaliveConnectsAtOnce) {
   EXPECT_EQ(server().peer->endpoint(), client().addr);
 }
 
+TEST_F(TwoPeersTest, RequestedHandshakeConnectsWithoutTraffic) {
+  Build(Timings{});
+  Tick(0);
+  EXPECT_EQ(CountType(wire_, MessageType::kInitiation), 0) << "nothing to send, no handshake";
+  client().dev->RequestHandshake(client().peer, clock_.Now());
+  Tick(0);
+  ASSERT_EQ(CountType(wire_, MessageType::kInitiation), 1);
+  Pump();
+  EXPECT_TRUE(client().peer->KeypairsForTest().current);
+  EXPECT_TRUE(server().peer->KeypairsForTest().current);
+}
+
 TEST_F(TwoPeersTest, NoPersistentKeepaliveWhenOff) {
   Connect();
   clock_.Advance(kKeepaliveTimeout);

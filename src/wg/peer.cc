@@ -99,6 +99,11 @@ void Peer::SetPersistentKeepalive(Duration interval, MonoTime now) {
   timers_.AnyAuthenticatedPacketTraversal(now - interval, interval);
 }
 
+void Peer::RequestHandshake(MonoTime now) {
+  std::lock_guard lock(mu_);
+  timers_.RequestHandshake(now);
+}
+
 void Peer::Rekeyed() {
   std::lock_guard lock(mu_);
   ZeroKeyMaterialLocked();

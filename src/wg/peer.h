@@ -38,8 +38,8 @@ struct PeerConfig {
 };
 
 struct PeerStats {
-  uint64_t rx_bytes = 0;  // every authenticated datagram received, as on the wire
-  uint64_t tx_bytes = 0;  // every datagram sent, as on the wire
+  uint64_t rx_bytes = 0;    // every authenticated datagram received, as on the wire
+  uint64_t tx_bytes = 0;    // every datagram sent, as on the wire
   uint64_t rx_packets = 0;  // those datagrams, counted
   uint64_t tx_packets = 0;
   std::optional<WallTime> last_handshake;
@@ -126,6 +126,8 @@ class Peer {
   void SetEndpoint(const SocketAddress& endpoint);
   void SetPresharedKey(const crypto::PresharedKey& psk);
   void SetPersistentKeepalive(Duration interval, MonoTime now);
+  // Starts a handshake at the next Tick, with no traffic to send (see PeerTimers).
+  void RequestHandshake(MonoTime now);
   // After Device::SetPrivateKey: recompute the static DH, forget every session.
   void Rekeyed();
 

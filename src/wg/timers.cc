@@ -38,6 +38,10 @@ void PeerTimers::DataReceived(MonoTime now) {
   }
 }
 
+void PeerTimers::RequestHandshake(MonoTime now) {
+  if (!new_handshake_ || *new_handshake_ > now) new_handshake_ = now;
+}
+
 void PeerTimers::AnyAuthenticatedPacketSent() { send_keepalive_.reset(); }
 
 void PeerTimers::AnyAuthenticatedPacketReceived() { new_handshake_.reset(); }

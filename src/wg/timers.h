@@ -52,6 +52,9 @@ class PeerTimers {
   void AnyAuthenticatedPacketReceived();
   // Any authenticated packet sent or received.
   void AnyAuthenticatedPacketTraversal(MonoTime now, Duration persistent_keepalive);
+  // Makes the new-handshake deadline `now` (sooner if it was armed later): a handshake without
+  // waiting for traffic, as a gateway wants at start so that its health is known at once.
+  void RequestHandshake(MonoTime now);
   // A new initiation that is not a retry starts a new attempt count.
   void ResetAttempts() { handshake_attempts_ = 0; }
   // Disarms everything (peer removed or keys erased by the caller).

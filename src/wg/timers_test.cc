@@ -39,6 +39,19 @@ TEST(TimingsTest, ScaledDownKeepsRatios) {
   EXPECT_EQ(t.rekey_after_messages, kRekeyAfterMessages);
 }
 
+TEST_F(TimersTest, RequestedHandshakeIsDueAtOnceAndOnlyMovesTheDeadlineSooner) {
+  timers_.RequestHandshake(t0_);
+  EXPECT_TRUE(timers_.Expire(t0_).new_handshake);
+  EXPECT_FALSE(timers_.Expire(t0_ + 1h).any());
+  timers_.DataSent(t0_, 0ms);  // arms it 15 s out
+  timers_.RequestHandshake(t0_ + 1s);
+  EXPECT_TRUE(timers_.Expire(t0_ + 1s).new_handshake);
+  timers_.RequestHandshake(t0_ + 20s);
+  timers_.RequestHandshake(t0_ + 30s);  // later than armed: no change
+  EXPECT_FALSE(timers_.Expire(t0_ + 19s).any());
+  EXPECT_TRUE(timers_.Expire(t0_ + 20s).new_handshake);
+}
+
 TEST_F(TimersTest, NothingArmedNothingDue) {
   EXPECT_FALSE(timers_.Expire(t0_ + 1000h).any());
   EXPECT_FALSE(timers_.NextDeadline());
