@@ -10,6 +10,9 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # runtime of tests and demo: the kernel firewall, the independent WireGuard peer, traffic tools
   nftables iproute2 wireguard-go wireguard-tools iperf3 tcpdump curl python3 procps
+  # the container image and its tests (scripts/image.sh, tests/container_suite.sh): podman with
+  # runc (crun fails on hybrid cgroups), debootstrap for the builder base, busybox's static build
+  podman runc catatonit debootstrap busybox-static
 )
 
 missing=()
