@@ -163,6 +163,17 @@ wait_state() {
   return 1
 }
 
+# Assertions for the suites that source this file (a suite may define its own after sourcing):
+# check DESCRIPTION COMMAND... runs one assertion and, when it fails, says so and clears
+# scenario_ok.
+check() {
+  if "${@:2}"; then return 0; fi
+  wg_log "    FAILED: $1"
+  scenario_ok=0
+}
+eq() { [ "$1" = "$2" ] || { wg_log "    expected \"$2\", got \"$1\""; return 1; }; }
+no_leaks() { eq "$(leaked)" 0; }
+
 leaked() { in_srv nft -j list counter netdev leak leaked | python3 -c 'import json,sys; print([o["counter"]["packets"] for o in json.load(sys.stdin)["nftables"] if "counter" in o][0])'; }
 reset_leaks() { in_srv nft reset counter netdev leak leaked >/dev/null; }
 
