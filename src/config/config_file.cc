@@ -9,6 +9,7 @@
 
 #include "base/strings.h"
 #include "base/unique_fd.h"
+#include "crypto/keys.h"
 
 namespace wgate::config {
 
@@ -52,6 +53,33 @@ ParseResult LoadWgQuickFile(const std::string& path) {
   return result;
 }
 
+Result<std::string> ReadSecretFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd) return Error(std::strerror(errno), errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Error(std::strerror(errno), errno);
+  if (S_ISDIR(st.st_mode)) return Error(std::strerror(EISDIR), EISDIR);
+  std::string text;
+  char buf[4096];
+  auto fail = [&](Error e) {
+    crypto::SecureZero(buf, sizeof buf);
+    crypto::SecureZero(text.data(), text.size());
+    return e;
+  };
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(Error(std::strerror(errno), errno));
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > kMaxSecretBytes) {
+      return fail(Error(StrCat("is larger than ", kMaxSecretBytes, " bytes")));
+    }
+  }
+  crypto::SecureZero(buf, sizeof buf);
+  return text;
+}
+
 bool IsValidInterfaceName(std::string_view name) {
   if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
   for (char c : name) {
@@ -72,6 +100,17 @@ std::optional<std::string> InterfaceNameFromPath(std::string_view path) {
   base.remove_suffix(kSuffix.size());
   if (!IsValidInterfaceName(base)) return std::nullopt;
   return std::string(base);
+}
+
+Result<std::string> ChooseInterfaceName(const std::optional<std::string>& setting,
+                                        std::string_view config_path) {
+  if (setting) {
+    if (!IsValidInterfaceName(*setting)) {
+      return Error(StrCat("WGATE_INTERFACE: \"", *setting, "\" ", kNotAnInterfaceName));
+    }
+    return *setting;
+  }
+  return InterfaceNameFromPath(config_path).value_or("wg0");
 }
 
 }  // namespace wgate::config

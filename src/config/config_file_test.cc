@@ -79,6 +79,38 @@ TEST_F(ConfigFileTest, RefusesHugeFiles) {
 namespace wgate::config {
 namespace {
 
+TEST_F(ConfigFileTest, SecretFileIsReadWhole) {
+  std::string path = Write("wg_key", "UCIkeUOWrC4VKeVnMYc4cPeagtd2DEdDeiqCryhfKlQ=\n", 0400);
+  Result<std::string> r = ReadSecretFile(path);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, "UCIkeUOWrC4VKeVnMYc4cPeagtd2DEdDeiqCryhfKlQ=\n");  // the caller trims
+}
+
+TEST_F(ConfigFileTest, SecretFileErrorsAreTheBareReason) {
+  Result<std::string> missing = ReadSecretFile(dir_.path() + "/absent");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message(), "No such file or directory");
+  Result<std::string> dir = ReadSecretFile(dir_.path());
+  ASSERT_FALSE(dir.ok());
+  EXPECT_EQ(dir.error().message(), "Is a directory");
+  std::string big = Write("big", std::string(kMaxSecretBytes + 1, 'x'), 0600);
+  Result<std::string> large = ReadSecretFile(big);
+  ASSERT_FALSE(large.ok());
+  EXPECT_EQ(large.error().message(), "is larger than 65536 bytes");
+}
+
+TEST(InterfaceNameTest, SettingElseFileNameElseWg0) {
+  EXPECT_EQ(*ChooseInterfaceName(std::nullopt, "/config/wg_confs/nl-ams.conf"), "nl-ams");
+  EXPECT_EQ(*ChooseInterfaceName(std::nullopt, "/config/my vpn.conf"), "wg0");
+  EXPECT_EQ(*ChooseInterfaceName(std::nullopt, "environment"), "wg0");
+  EXPECT_EQ(*ChooseInterfaceName(std::string("tun7"), "/config/wg0.conf"), "tun7");
+  auto bad = ChooseInterfaceName(std::string("no/slash"), "environment");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message(),
+            "WGATE_INTERFACE: \"no/slash\" is not an interface name (1-15 characters of letters, "
+            "digits and _=+.-)");
+}
+
 TEST(InterfaceNameTest, FromPathAsWgQuick) {
   EXPECT_EQ(InterfaceNameFromPath("/config/wg0.conf"), "wg0");
   EXPECT_EQ(InterfaceNameFromPath("mullvad-se4.conf"), "mullvad-se4");
