@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/error.h"
 #include "base/strings.h"
+#include "config/config_file.h"
 #include "config/value_parsers.h"
 
 namespace wgate::config {
@@ -12,10 +14,11 @@ namespace {
 
 const std::vector<SettingInfo> kSettings = {
     {"WGATE_CONFIG",
-     "path of the wg-quick config (default /config/wg0.conf, else the first "
-     "/config/wg_confs/*.conf)"},
+     "path of the wg-quick config (default: the WIREGUARD_* variables if set, else "
+     "/config/wg0.conf, else the first /config/wg_confs/*.conf)"},
     {"WGATE_INTERFACE",
-     "name of the tunnel interface (default: the config file's name, as wg-quick)"},
+     "name of the tunnel interface (default: the config file's name, as wg-quick; wg0 for a "
+     "config from the environment)"},
     {"WGATE_LOG_LEVEL", "error, warn, info (default) or debug"},
     {"WGATE_LAN_SUBNETS",
      "comma-separated CIDRs reachable outside the tunnel, e.g. 192.168.1.0/24"},
@@ -28,6 +31,12 @@ const std::vector<SettingInfo> kSettings = {
     {"WGATE_ENGINE_WORKERS",
      "crypto helper threads of the engine (default: one per core beyond the first)"},
     {"WGATE_TUN_OFFLOAD", "0 to turn off the tunnel device's TCP offloads (default: on)"},
+};
+
+const std::vector<SettingAlias> kAliases = {
+    {"FIREWALL_OUTBOUND_SUBNETS", "WGATE_LAN_SUBNETS"},
+    {"FIREWALL_INPUT_PORTS", "WGATE_INPUT_PORTS"},
+    {"FIREWALL_VPN_INPUT_PORTS", "WGATE_VPN_INPUT_PORTS"},
 };
 
 // Reads one variable at a time, recording errors as `NAME: "value" reason`.
@@ -64,6 +73,16 @@ class SettingsReader {
 
   void String(const char* name, std::optional<std::string>* out) {
     if (const std::string* raw = Raw(name)) *out = *raw;
+  }
+
+  void Interface(const char* name, std::optional<std::string>* out) {
+    const std::string* raw = Raw(name);
+    if (!raw) return;
+    if (IsValidInterfaceName(*raw)) {
+      *out = *raw;
+    } else {
+      Fail(name, *raw, kNotAnInterfaceName);
+    }
   }
 
   void Bool(const char* name, bool* out) {
@@ -115,6 +134,45 @@ class SettingsReader {
     });
   }
 
+  // `name` or its gluetun alias (see settings.h for the rules), through `read`.
+  template <typename T>
+  void Aliased(const char* name, void (SettingsReader::*read)(const char*, std::vector<T>*),
+               std::vector<T>* out) {
+    const char* alias = nullptr;
+    for (const SettingAlias& a : kAliases) {
+      if (std::strcmp(a.name, name) == 0) alias = a.alias;
+    }
+    WGATE_CHECK(alias != nullptr);
+    const std::string* raw_alias = Raw(alias);
+    if (!raw_alias) {
+      (this->*read)(name, out);
+      return;
+    }
+    std::string alias_value = *raw_alias;
+    std::vector<T> from_alias;
+    size_t errors = diags_->error_count();
+    (this->*read)(alias, &from_alias);
+    const std::string* raw_name = Raw(name);
+    if (!raw_name) {
+      diags_->Warning("environment", 0,
+                      StrCat(alias, " is gluetun's name; wgate reads it as ", name));
+      *out = std::move(from_alias);
+      return;
+    }
+    std::string name_value = *raw_name;
+    (this->*read)(name, out);
+    if (diags_->error_count() != errors) return;  // the bad value is the news
+    if (*out != from_alias) {
+      Fail(alias, alias_value,
+           StrCat("differs from ", name, " \"", name_value,
+                  "\", wgate's name for it; set only one"));
+      return;
+    }
+    diags_->Warning("environment", 0,
+                    StrCat(alias, " is gluetun's name for ", name,
+                           "; both are set to the same value, ", name, " is read"));
+  }
+
   void Ports(const char* name, std::vector<Port>* out) {
     List(name, [&](std::string_view piece) {
       Port port;
@@ -155,7 +213,11 @@ Environment WgateEnvironment(char** envp) {
   Environment env;
   for (char** e = envp; e && *e; ++e) {
     std::string_view kv(*e);
-    if (kv.substr(0, 6) != "WGATE_") continue;
+    bool ours = false;
+    for (std::string_view prefix : {"WGATE_", "WIREGUARD_", "VPN_ENDPOINT_", "FIREWALL_"}) {
+      ours |= kv.substr(0, prefix.size()) == prefix;
+    }
+    if (!ours) continue;
     size_t eq = kv.find('=');
     if (eq == std::string_view::npos) continue;
     env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
@@ -177,16 +239,18 @@ std::string Port::ToString() const {
 
 const std::vector<SettingInfo>& KnownSettings() { return kSettings; }
 
+const std::vector<SettingAlias>& KnownAliases() { return kAliases; }
+
 SettingsResult ReadSettings(const Environment& env) {
   SettingsResult result;
   GatewaySettings& s = result.settings;
   SettingsReader r(env, &result.diagnostics);
   r.String("WGATE_CONFIG", &s.config_path);
-  r.String("WGATE_INTERFACE", &s.interface);
+  r.Interface("WGATE_INTERFACE", &s.interface);
   r.Level("WGATE_LOG_LEVEL", &s.log_level);
-  r.Prefixes("WGATE_LAN_SUBNETS", &s.lan_subnets);
-  r.Ports("WGATE_INPUT_PORTS", &s.input_ports);
-  r.Ports("WGATE_VPN_INPUT_PORTS", &s.vpn_input_ports);
+  r.Aliased("WGATE_LAN_SUBNETS", &SettingsReader::Prefixes, &s.lan_subnets);
+  r.Aliased("WGATE_INPUT_PORTS", &SettingsReader::Ports, &s.input_ports);
+  r.Aliased("WGATE_VPN_INPUT_PORTS", &SettingsReader::Ports, &s.vpn_input_ports);
   r.Addresses("WGATE_DNS", &s.dns);
   r.Bool("WGATE_ALLOW_DOCKER_DNS", &s.allow_docker_dns);
   r.Unsigned("WGATE_ENGINE_WORKERS", 0, 64, &s.engine_workers);

@@ -3,6 +3,13 @@
 // Every variable is read through SettingsReader, which reports a bad value as
 // `WGATE_LAN_SUBNETS: "10.0.0.0/33" is not a CIDR: ...` and an unknown WGATE_ variable as a
 // warning with the closest known name. Pure: the environment is passed in.
+//
+// gluetun's firewall variables are aliases (KnownAliases()): FIREWALL_OUTBOUND_SUBNETS is read as
+// WGATE_LAN_SUBNETS, FIREWALL_INPUT_PORTS as WGATE_INPUT_PORTS, FIREWALL_VPN_INPUT_PORTS as
+// WGATE_VPN_INPUT_PORTS. An alias used gives one warning naming the wgate variable; its bad values
+// are reported under the alias's name. With both set, the WGATE_ one is read when they hold the
+// same values (a warning), and it is an error when they differ: a gateway must not guess which
+// of two hole lists the user meant.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +26,8 @@ namespace wgate::config {
 
 using Environment = std::map<std::string, std::string>;
 
-// Reads the process environment (envp), keeping only WGATE_* variables.
+// Reads the process environment (envp), keeping only the variables wgate reads: WGATE_*, and
+// gluetun's WIREGUARD_*, VPN_ENDPOINT_* and FIREWALL_*.
 Environment WgateEnvironment(char** envp);
 
 struct Port {
@@ -56,5 +64,12 @@ struct SettingInfo {
   const char* description;
 };
 const std::vector<SettingInfo>& KnownSettings();
+
+// gluetun's names for wgate settings.
+struct SettingAlias {
+  const char* alias;  // FIREWALL_INPUT_PORTS
+  const char* name;   // WGATE_INPUT_PORTS
+};
+const std::vector<SettingAlias>& KnownAliases();
 
 }  // namespace wgate::config
