@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "config/config_file.h"
+#include "config/env_config.h"
 #include "daemon/config_source.h"
 #include "daemon/file_util.h"
 #include "daemon/hooks.h"
@@ -449,10 +450,16 @@ void Gateway::Load(const std::optional<std::string>& config_flag, const config::
   }
   allow_docker_dns_ = settings.settings.allow_docker_dns;
 
-  ConfigLocation where = FindConfig(config_flag, settings.settings.config_path);
+  ConfigLocation where = FindConfig(config_flag, settings.settings.config_path, env);
   status_.config_path = where.path;
-  config::ParseResult parsed = config::LoadWgQuickFile(where.path);
+  config::ParseResult parsed = where.from_environment
+                                   ? config::ParseEnvConfig(env, config::ReadSecretFile)
+                                   : config::LoadWgQuickFile(where.path);
   std::vector<std::string> warnings;
+  if (!where.warning.empty()) {
+    LogWarn(where.warning);
+    warnings.push_back(where.warning);
+  }
   std::string first_error;
   size_t errors = 0;
   for (const config::Diagnostic& d : parsed.diagnostics.all()) {

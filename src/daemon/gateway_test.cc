@@ -195,6 +195,80 @@ TEST_F(GatewayTest, MissingConfigAndBadSettingsBlock) {
   EXPECT_EQ(engine_.starts, 0);
 }
 
+config::Environment EnvForm() {
+  return {{"WIREGUARD_PRIVATE_KEY", kPriv},
+          {"WIREGUARD_ADDRESSES", "10.64.0.2/32"},
+          {"WIREGUARD_PUBLIC_KEY", kServer},
+          {"VPN_ENDPOINT_IP", "198.51.100.1"},
+          {"WGATE_DNS", "10.64.0.1"}};
+}
+
+TEST_F(GatewayTest, EnvironmentFormConnectsWithoutAFile) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(std::nullopt, EnvForm());
+  ASSERT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  EXPECT_EQ(gw.status().interface, "wg0");
+  EXPECT_EQ(gw.status().config_path, "environment");
+  EXPECT_EQ(gw.status().endpoint, "198.51.100.1:51820");
+  EXPECT_EQ(engine_.endpoint.ToString(), "198.51.100.1:51820");
+  EXPECT_EQ(engine_.peers, 1u);
+  EXPECT_THAT(LastScript(), HasSubstr("ip daddr 198.51.100.1 udp dport 51820 accept"));
+  EXPECT_THAT(*ReadFile(resolv_path_), HasSubstr("nameserver 10.64.0.1\n"));
+
+  config::Environment named = EnvForm();
+  named["WGATE_INTERFACE"] = "tun7";
+  gw.Load(std::nullopt, named);
+  ASSERT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  EXPECT_EQ(gw.status().interface, "tun7");
+}
+
+TEST_F(GatewayTest, EnvironmentFormErrorsBlockNamingTheVariableNeverTheKey) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  config::Environment env = EnvForm();
+  env["WIREGUARD_ADDRESSES"] = "10.0.0.1/33";
+  env["WIREGUARD_PUBLIC_KEY"] = std::string(kPriv).substr(0, 40);
+  gw.Load(std::nullopt, env);
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_EQ(gw.status().reason,
+            "WIREGUARD_ADDRESSES: \"10.0.0.1/33\" is not a CIDR: prefix length 33 is out of range "
+            "0-32 (and 1 more)");
+  EXPECT_EQ(engine_.starts, 0);
+  EXPECT_THAT(LastScript(), HasSubstr("(lockdown)"));
+
+  env = EnvForm();
+  env.erase("WIREGUARD_PRIVATE_KEY");
+  env["WIREGUARD_PRIVATE_KEY_SECRETFILE"] = dir_.path() + "/absent";
+  gw.Load(std::nullopt, env);
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_EQ(gw.status().reason, "WIREGUARD_PRIVATE_KEY_SECRETFILE: \"" + dir_.path() +
+                                    "/absent\": No such file or directory");
+
+  // The real secret reader: the same config from a Docker secret connects.
+  env["WIREGUARD_PRIVATE_KEY_SECRETFILE"] = dir_.Write("wg_key", std::string(kPriv) + "\n", 0400);
+  gw.Load(std::nullopt, env);
+  EXPECT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  EXPECT_THAT(gw.status().reason, Not(HasSubstr(std::string(kPriv).substr(0, 10))));
+}
+
+TEST_F(GatewayTest, AFileThatWinsSaysTheWireguardVariablesAreIgnored) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  std::string path = WriteConfig(Config());
+  gw.Load(path, EnvForm());
+  ASSERT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  EXPECT_EQ(gw.status().config_path, path);
+  EXPECT_THAT(gw.status().warnings,
+              testing::Contains("VPN_ENDPOINT_IP, WIREGUARD_ADDRESSES, WIREGUARD_PRIVATE_KEY, "
+                                "WIREGUARD_PUBLIC_KEY are ignored: --config takes precedence over "
+                                "a config from the environment (reading " +
+                                path + ")"));
+}
+
 TEST_F(GatewayTest, ValidConfigBringsTheTunnelUpInOrder) {
   auto gw_ptr = Make();
   Gateway& gw = *gw_ptr;
