@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -35,6 +36,19 @@ class CheckTest : public ::testing::Test {
     int code = RunCheck(args, {out, err});
     return {code, out.str(), err.str()};
   }
+  // `wgate check` with `env` as the environment; secret files come from secrets_.
+  CliRun CheckEnv(std::vector<std::string_view> args, const config::Environment& env) {
+    std::ostringstream out, err;
+    auto reader = [this](const std::string& path) -> Result<std::string> {
+      auto it = secrets_.find(path);
+      if (it == secrets_.end()) return Error("No such file or directory");
+      return it->second;
+    };
+    int code = RunCheckIn(args, {out, err}, env, reader);
+    return {code, out.str(), err.str()};
+  }
+
+  std::map<std::string, std::string> secrets_;
 
   TempDir dir_;
 };
@@ -185,15 +199,165 @@ TEST_F(CheckTest, JsonOutput) {
 TEST_F(CheckTest, UsageErrors) {
   CliRun none = Check({});
   EXPECT_EQ(none.code, kExitUsage);
-  EXPECT_EQ(none.err.substr(0, none.err.find('\n')), "wgate check: no FILE given");
+  EXPECT_EQ(none.err.substr(0, none.err.find('\n')), "wgate check: no FILE given (and no --env)");
   CliRun typo = Check({"--jsn", "x.conf"});
   EXPECT_EQ(typo.code, kExitUsage);
   EXPECT_EQ(typo.err.substr(0, typo.err.find('\n')),
             "wgate check: unknown option \"--jsn\"; did you mean --json?");
+  CliRun env_typo = Check({"--evn"});
+  EXPECT_EQ(env_typo.err.substr(0, env_typo.err.find('\n')),
+            "wgate check: unknown option \"--evn\"; did you mean --env?");
   // After "--", a dash-named file is a file.
   CliRun dash = Check({"--", "-odd.conf"});
   EXPECT_EQ(dash.code, kExitInvalid);
   EXPECT_EQ(dash.err.substr(0, dash.err.find('\n')), "-odd.conf: no such file");
+}
+
+constexpr char kPriv[] = "UCIkeUOWrC4VKeVnMYc4cPeagtd2DEdDeiqCryhfKlQ=";
+constexpr char kServer[] = "SpDEvPTe2EA3QkGy+Hxtiv20Pr3OmOrLLkv4i+p50SU=";
+constexpr char kPsk[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+config::Environment GluetunEnv() {
+  return {{"WIREGUARD_PRIVATE_KEY", kPriv},
+          {"WIREGUARD_ADDRESSES", "10.64.0.2/32,fd00:bbbb::2/128"},
+          {"WIREGUARD_PUBLIC_KEY", kServer},
+          {"WIREGUARD_PRESHARED_KEY", kPsk},
+          {"VPN_ENDPOINT_IP", "198.51.100.114"},
+          {"WIREGUARD_PERSISTENT_KEEPALIVE_INTERVAL", "25s"},
+          {"WGATE_DNS", "10.64.0.1"},
+          {"PATH", "/bin"}};
+}
+
+TEST_F(CheckTest, EnvSummaryPinned) {
+  CliRun r = CheckEnv({"--env"}, GluetunEnv());
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "environment: valid\n"
+            "interface: wg0\n"
+            "  public key: 94rehC6DqxbyU+X8msmySDYWy3w8w5AUz8goj+jfnwQ=\n"
+            "  private key: (hidden)\n"
+            "  listening port: random\n"
+            "  fwmark: off (wgate picks its own)\n"
+            "  address: 10.64.0.2/32, fd00:bbbb::2/128\n"
+            "  dns: 10.64.0.1\n"  // WGATE_DNS: what `wgate run` uses with this form
+            "  mtu: auto (uplink MTU - 80)\n"
+            "  table: auto\n"
+            "\n"
+            "peer: SpDEvPTe2EA3QkGy+Hxtiv20Pr3OmOrLLkv4i+p50SU=\n"
+            "  endpoint: 198.51.100.114:51820\n"
+            "  allowed ips: 0.0.0.0/0, ::/0\n"
+            "  preshared key: (hidden)\n"
+            "  persistent keepalive: every 25 seconds\n");
+  EXPECT_EQ(r.out.find("UCIke"), std::string::npos);
+  EXPECT_EQ(r.out.find("AAECAwQF"), std::string::npos);
+}
+
+TEST_F(CheckTest, EnvSummaryUsesWgateInterfaceAndSecretFiles) {
+  config::Environment env = GluetunEnv();
+  env.erase("WIREGUARD_PRIVATE_KEY");
+  env["WIREGUARD_PRIVATE_KEY_SECRETFILE"] = "/run/secrets/wg_key";
+  env["WGATE_INTERFACE"] = "tun7";
+  secrets_["/run/secrets/wg_key"] = std::string(kPriv) + "\n";
+  CliRun r = CheckEnv({"--env"}, env);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find("  public key")), "environment: valid\ninterface: tun7\n");
+}
+
+TEST_F(CheckTest, EnvErrorsAndAliasWarningsAreListedLikeAFilesAndExit1) {
+  config::Environment env = GluetunEnv();
+  env["WIREGUARD_ADDRESSES"] = "10.0.0.1/33";
+  env["VPN_ENDPOINT_PORT"] = "99999";
+  env["WIREGUARD_PRESHARED_KEY"] = std::string(kPsk).substr(0, 43);  // padding lost
+  env["FIREWALL_INPUT_PORTS"] = "8080";
+  env["FIREWALL_OUTBOUND_SUBNETS"] = "192.168.1.0/33";
+  env.erase("WIREGUARD_PUBLIC_KEY");
+  CliRun r = CheckEnv({"--env"}, env);
+  EXPECT_EQ(r.code, kExitInvalid);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "FIREWALL_OUTBOUND_SUBNETS: \"192.168.1.0/33\" is not a CIDR: prefix length 33 is out "
+            "of range 0-32\n"
+            "environment: warning: FIREWALL_OUTBOUND_SUBNETS is gluetun's name; wgate reads it as "
+            "WGATE_LAN_SUBNETS\n"
+            "environment: warning: FIREWALL_INPUT_PORTS is gluetun's name; wgate reads it as "
+            "WGATE_INPUT_PORTS\n"
+            "WIREGUARD_ADDRESSES: \"10.0.0.1/33\" is not a CIDR: prefix length 33 is out of range "
+            "0-32\n"
+            "environment: WIREGUARD_PUBLIC_KEY is required with WIREGUARD_PRIVATE_KEY\n"
+            "WIREGUARD_PRESHARED_KEY: not a valid key: is not 44 characters of base64 (a 32-byte "
+            "key) (value not shown)\n"
+            "VPN_ENDPOINT_PORT: \"99999\" is out of range 1-65535\n"
+            "environment: 5 errors; the config was not accepted\n");
+  EXPECT_EQ(r.err.find("AAECAwQF"), std::string::npos);
+  EXPECT_EQ(r.err.find("UCIke"), std::string::npos);
+}
+
+TEST_F(CheckTest, EnvSettingsErrorAloneFailsTheCheck) {
+  config::Environment env = GluetunEnv();
+  env["WGATE_LAN_SUBNETS"] = "10.0.0.0/8";
+  env["FIREWALL_OUTBOUND_SUBNETS"] = "192.168.0.0/16";
+  CliRun r = CheckEnv({"--env"}, env);
+  EXPECT_EQ(r.code, kExitInvalid);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "FIREWALL_OUTBOUND_SUBNETS: \"192.168.0.0/16\" differs from WGATE_LAN_SUBNETS "
+            "\"10.0.0.0/8\", wgate's name for it; set only one\n"
+            "environment: 1 error; the config was not accepted\n");
+}
+
+TEST_F(CheckTest, EnvSaysWhenWgateConfigWouldWinInRun) {
+  config::Environment env = GluetunEnv();
+  env["WGATE_CONFIG"] = "/config/se.conf";
+  CliRun r = CheckEnv({"--env"}, env);
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.err,
+            "environment: warning: WGATE_CONFIG is set: `wgate run` reads /config/se.conf, not the "
+            "WIREGUARD_* variables\n");
+}
+
+TEST_F(CheckTest, EnvWithoutTheWireguardVariables) {
+  CliRun r = CheckEnv({"--env"}, {{"PATH", "/bin"}});
+  EXPECT_EQ(r.code, kExitInvalid);
+  EXPECT_EQ(r.err,
+            "environment: WIREGUARD_PRIVATE_KEY (or WIREGUARD_PRIVATE_KEY_SECRETFILE) is not set: "
+            "the environment holds no WireGuard config\n"
+            "environment: 1 error; the config was not accepted\n");
+}
+
+TEST_F(CheckTest, EnvJsonAndFilesTogether) {
+  std::string good = Testdata("ivpn.conf");
+  config::Environment env = GluetunEnv();
+  env["WIREGUARD_MTU"] = "1420x";
+  CliRun r = CheckEnv({"--json", good, "--env"}, env);
+  EXPECT_EQ(r.code, kExitInvalid);
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["source"], "environment");
+  EXPECT_FALSE(j[0].contains("file"));
+  EXPECT_EQ(j[0]["valid"], false);
+  ASSERT_EQ(j[0]["errors"].size(), 1u);
+  EXPECT_EQ(j[0]["errors"][0]["source"], "WIREGUARD_MTU");
+  EXPECT_EQ(j[0]["errors"][0]["line"], 0);
+  EXPECT_EQ(j[0]["errors"][0]["message"], "\"1420x\" has an unexpected trailing \"x\"");
+  EXPECT_EQ(j[0]["errors"][0]["text"], "WIREGUARD_MTU: \"1420x\" has an unexpected trailing \"x\"");
+  EXPECT_EQ(j[1]["file"], good);
+  EXPECT_EQ(j[1]["source"], good);
+  EXPECT_EQ(j[1]["valid"], true);
+
+  env.erase("WIREGUARD_MTU");
+  r = CheckEnv({"--json", "--env"}, env);
+  EXPECT_EQ(r.code, kExitOk);
+  j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["valid"], true);
+  EXPECT_EQ(j[0]["interface"]["name"], "wg0");
+  EXPECT_EQ(j[0]["interface"]["addresses"], nlohmann::json({"10.64.0.2/32", "fd00:bbbb::2/128"}));
+  EXPECT_EQ(j[0]["peers"][0]["endpoint"], "198.51.100.114:51820");
+  EXPECT_EQ(j[0]["peers"][0]["preshared_key"], true);
+  EXPECT_EQ(j[0]["peers"][0]["persistent_keepalive"], 25);
+  EXPECT_EQ(r.out.find("UCIke"), std::string::npos);
+  EXPECT_EQ(r.out.find("AAECAwQF"), std::string::npos);
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ TEST(CliTest, HelpListsCommands) {
   EXPECT_NE(r.out.find("  check     validate wg-quick config files"), std::string::npos) << r.out;
   CliRun c = Cli({"help", "check"});
   EXPECT_EQ(c.code, kExitOk);
-  EXPECT_EQ(c.out.rfind("usage: wgate check [--json] FILE...", 0), 0u);
+  EXPECT_EQ(c.out.rfind("usage: wgate check [--json] [--env] [FILE...]", 0), 0u);
   EXPECT_EQ(Cli({"check", "--help"}).out, c.out);
 }
 
