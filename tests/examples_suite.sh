@@ -23,6 +23,18 @@ set -uo pipefail
 SRC=$(cd "${1:?usage: examples_suite.sh WGATE_SOURCE_DIR}" && pwd)
 if [ "$(id -u)" != 0 ]; then echo "examples_suite: run as root" >&2; exit 2; fi
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$SRC/scripts/podman.conf}
+# What it needs beyond the leak suite's packages (Debian names): podman and runc; catatonit, the
+# pause process podman builds a pod's infra container from; python3-yaml for compose_run.py.
+missing=
+for cmd in podman runc catatonit wireguard-go wg curl nft; do
+  command -v "$cmd" >/dev/null || missing="$missing $cmd"
+done
+python3 -c 'import yaml' 2>/dev/null || missing="$missing python3-yaml"
+if [ -n "$missing" ]; then
+  echo "FAIL prerequisites: missing$missing"
+  echo "examples_suite: 0 passed, 1 failed"
+  exit 1
+fi
 WG_RUN=${WG_RUN:-x$$}
 # shellcheck source=tests/lib.sh
 source "$SRC/tests/lib.sh"
@@ -54,10 +66,13 @@ cleanup() {
   set +e
   [ -f "$WORK/compose/compose.yaml" ] &&
     python3 "$SRC/tests/compose_run.py" down "$WORK/compose/compose.yaml" --project "$PROJECT" >/dev/null 2>&1
-  # Whatever is left of either part, dependents (consumers) before what they join.
-  local c
-  for c in $(podman ps -a --filter "label=io.wgate.examples.project=$PROJECT" --format '{{.Names}}' 2>/dev/null | tac); do
-    podman rm -f -v -t 0 "$c" >/dev/null 2>&1
+  # Whatever compose_run left: podman refuses to remove a container others join, so each round
+  # removes the dependents and the next one what they joined.
+  local c round
+  for round in 1 2 3; do
+    for c in $(podman ps -a --filter "label=io.wgate.examples.project=$PROJECT" --format '{{.Names}}' 2>/dev/null); do
+      podman rm -f -v -t 0 "$c" >/dev/null 2>&1
+    done
   done
   if podman pod exists "$POD" 2>/dev/null; then
     [ -f "$WORK/pod.yaml" ] && podman kube down "$WORK/pod.yaml" >/dev/null 2>&1
@@ -165,7 +180,7 @@ check "compose: every service started in order, each after its dependency was he
 hc() { podman healthcheck run "$1" >/dev/null 2>&1; }
 in_ctr() { local c=$1; shift; podman exec "$c" "$@" 2>/dev/null; }
 # http_get CONTAINER HOST PORT: the body of GET / from inside a container, with busybox nc (the
-# image's busybox wget dies of SIGSEGV on a reply here; nc works).
+# image's busybox 1.35 wget dies of SIGSEGV as soon as it is given a timeout, -T; nc -w works).
 http_get() {
   in_ctr "$1" sh -c "printf 'GET / HTTP/1.0\r\nHost: $2\r\n\r\n' | nc -w 5 $2 $3" | tr -d '\r' | sed '1,/^$/d'
 }
@@ -189,10 +204,13 @@ check "compose: a LAN client reaches Firefox's web UI on the holder's published 
 check "compose: a consumer reaches the LAN directly (WGATE_LAN_SUBNETS)" eq \
   "$(http_get "$PROJECT-qbittorrent" 203.0.113.2 8080)" 192.0.2.2
 check "compose: no leaks" no_leaks
-[ -n "${EXAMPLES_DEBUG_PAUSE:-}" ] && { log "paused: rm $WORK/pause to go on"; touch "$WORK/pause"; while [ -e "$WORK/pause" ]; do sleep 1; done; }
+# The holder leaves a gateway's ruleset alone while it fails closed, and the gateway takes over the
+# holder's lockdown: neither may find the other's rules "altered" and put its own back.
+check "compose: the holder and the gateway never re-apply over each other" bash -c \
+  "! podman logs '$PROJECT-hold' '$PROJECT-wgate' 2>&1 | grep -q 'rules altered'"
 if [ "$FAILED" -gt 0 ]; then
-  log "gateway log:"; podman logs "$PROJECT-wgate" 2>&1 | tail -20 | sed 's/^/  /'
-  log "holder log:"; podman logs "$PROJECT-hold" 2>&1 | tail -10 | sed 's/^/  /'
+  log "gateway log (first lines):"; podman logs "$PROJECT-wgate" 2>&1 | head -6 | cut -c1-400 | sed 's/^/  /'
+  log "holder log (first lines):"; podman logs "$PROJECT-hold" 2>&1 | head -4 | cut -c1-400 | sed 's/^/  /'
 fi
 python3 "$SRC/tests/compose_run.py" down "$WORK/compose/compose.yaml" --project "$PROJECT" | sed 's/^/  /'
 check "compose: down removed every container" eq \
