@@ -428,14 +428,27 @@ scenario_hold_keeps_consumers_across_gateway_restarts() {
   gone=$(date +%s.%N)
   sleep 1
   check "blocked after the gateway's SIGKILL" eq "$(oks_after "$gone")" 0
-  check "the holder keeps the dead gateway's closed ruleset" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q \"a gateway's ruleset is in force\""
-  check "and is healthy" hold_status --healthy
+  # Its rules stay, but no running gateway vouches for them any more: unverified, then replaced
+  # by the holder's exact lockdown once the grace (10 s) is over.
+  check "the holder does not vouch for a dead gateway's rules" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'no running gateway vouches'"
+  check "and is not healthy meanwhile" bash -c "! ip netns exec '$NS_GW' '$WGATE' status --healthy"
+  for _ in $(seq 120); do hold_status --healthy 2>/dev/null && break; sleep 0.1; done
+  check "then it puts its own lockdown back and is healthy" hold_status --healthy
+  check "which is its exact lockdown" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'lockdown verified'"
+  check "blocked all along" eq "$(oks_after "$gone")" 0
   start_gateway_and_expect_flow "after SIGKILL"
-  check "the holder never re-applied over a gateway" bash -c "! grep -q 're-applying' '$WG_DIR/hold.log'"
+  check "the holder re-applied only over the dead gateway's rules" eq "$(grep -c 're-applying' "$WG_DIR/hold.log")" 1
   check "the consumer process was never restarted" kill -0 "$FETCHER_PID"
   check "never a wrong source address" eq "$(grep -c '^wrong' "$WG_DIR/fetches")" 0
   stop_gateway
   kill "$FETCHER_PID" 2>/dev/null; wait "$FETCHER_PID" 2>/dev/null
+  check "no leaks" no_leaks
+  # One NET_ADMIN command that unhooks every chain: the holder notices the shape and re-locks.
+  in_gw nft add table inet wgate '{ flags dormant; }'
+  sleep 1.5
+  check "a dormant table is re-locked" bash -c "! ip netns exec '$NS_GW' nft list table inet wgate | grep -q dormant"
+  check "and reported" bash -c "grep -q 'never sets: .flags dormant' '$WG_DIR/hold.log'"
+  reset_leaks
   kill "$hold_pid"; wait "$hold_pid" 2>/dev/null
   check "the holder exits 0 on SIGTERM" eq "$?" 0
   check "and leaves the lockdown" bash -c "ip netns exec '$NS_GW' nft list table inet wgate | grep -q lockdown"

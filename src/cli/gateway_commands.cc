@@ -212,7 +212,7 @@ int RunDown(const std::vector<std::string_view>& args, Io io) {
       io.err << "wgate down: " << reply.error().message() << "\n";
       return kExitFailure;
     }
-    if (unblock) return LocalUnblock(io);
+    if (unblock) return RunUnblock({}, io);  // a holder here must stop locking too
     io.err << "wgate down: no wgate daemon is running in this network namespace (the lockdown, if "
               "any, stays; "
               "`wgate unblock` removes it)\n";

@@ -26,10 +26,10 @@ constexpr char kHoldingGateway[] = "a gateway's ruleset is in force and fails cl
 
 }  // namespace
 
-Holder::Holder(firewall::Firewall* firewall, netlink::RouteNetlink* net,
+Holder::Holder(firewall::Firewall* firewall, netlink::RouteNetlink* net, const Clock* clock,
                bool (*set_ipv6_disabled)(bool))
-    : firewall_(firewall), net_(net), set_ipv6_disabled_(set_ipv6_disabled) {
-  WGATE_CHECK(net_ != nullptr);
+    : firewall_(firewall), net_(net), set_ipv6_disabled_(set_ipv6_disabled), clock_(clock) {
+  WGATE_CHECK(net_ != nullptr && clock_ != nullptr);
   status_.role = "hold";
   status_.pid = static_cast<int>(::getpid());
 }
@@ -64,6 +64,9 @@ Status Holder::Lockdown() {
     Status s = ApplyLockdown();
     if (s.ok()) return s;
     LogError("firewall: cannot install the lockdown ruleset: " + s.error().message());
+    // Rules that reached the kernel (a read-back disagreement) mean nftables works: keep it and
+    // let the next tick sort the table out. Only an nftables that refused them is given up.
+    if (firewall_->applied_spec()) return Ok();
     firewall_ = nullptr;
   }
   if (Status s = InstallBlackholeFallback(*net_, set_ipv6_disabled_, &ipv6_disabled_by_us_);
@@ -78,28 +81,69 @@ Status Holder::Lockdown() {
   return Ok();
 }
 
-void Holder::Tick() {
-  if (unblocked_ || !firewall_) return;
-  if (firewall_->applied_spec() && firewall_->Verify().ok()) {
-    status_.firewall = "lockdown";
-    status_.rules_verified = true;
-    status_.rules_problem.clear();
-    status_.reason = kHoldingOwn;
-    return;
-  }
-  firewall::Verification closed = firewall_->CheckFailClosed();
-  if (closed.ok()) {
-    status_.firewall = "a gateway's ruleset";
-    status_.rules_verified = true;
-    status_.rules_problem.clear();
-    status_.reason = kHoldingGateway;
-    return;
-  }
-  LogError(closed.Summary() + "; re-applying the lockdown");
+void Holder::Accept(const char* firewall, const char* reason, bool verified) {
+  status_.firewall = firewall;
+  status_.rules_verified = verified;
+  status_.rules_problem = verified ? "" : reason;
+  status_.reason = reason;
+}
+
+void Holder::Relock(const std::string& why) {
+  LogError(why + "; re-applying the lockdown");
   ++status_.rules_reapplied;
+  suspect_since_.reset();
   if (Status s = ApplyLockdown(); !s.ok()) {
     LogError("firewall: re-applying the lockdown failed: " + s.error().message());
   }
+}
+
+void Holder::Tick() {
+  if (unblocked_) return;
+  if (!firewall_) {
+    // The fallback is all there is: put it back if someone (a gateway's unblock, its stale-rule
+    // clean-up) removed its policy rule.
+    bool present = false;
+    if (auto rules = net_->ListRules(IpAddress::Family::kV4); rules.ok()) {
+      for (const netlink::Rule& r : *rules) present |= r.table == kFallbackTable;
+    }
+    if (!present) {
+      LogError("the blackhole fallback's policy rule is gone; installing the fallback again");
+      ++status_.rules_reapplied;
+      (void)InstallBlackholeFallback(*net_, set_ipv6_disabled_, &ipv6_disabled_by_us_);
+    }
+    return;
+  }
+  if (firewall_->applied_spec() && firewall_->Verify().ok()) {
+    suspect_since_.reset();
+    Accept("lockdown", kHoldingOwn, true);
+    return;
+  }
+  firewall::TableListing listing;
+  firewall::Verification shape = firewall_->CheckFailClosed(&listing);
+  if (!shape.ok()) return Relock(shape.Summary());
+  bool gateway_alive = false;
+  if (firewall::ListedMode(listing) == firewall::Mode::kConnected) {
+    gateway_alive = true;  // its tunnel interface exists only while the gateway's engine runs
+    for (const std::string& name : firewall::OutputInterfaces(listing)) {
+      auto exists = net_->LinkExists(name);
+      gateway_alive &= exists.ok() && *exists;
+    }
+  }
+  if (gateway_alive) {
+    suspect_since_.reset();
+    Accept("a gateway's ruleset", kHoldingGateway, true);
+    return;
+  }
+  MonoTime now = clock_->Now();
+  if (!suspect_since_) suspect_since_ = now;
+  if (now - *suspect_since_ >= kGatewayGrace) {
+    return Relock(StrCat("firewall: table ", firewall::kTable,
+                         " is neither this holder's lockdown nor a running gateway's rules"));
+  }
+  Accept("a ruleset with no running gateway",
+         "wgate's table fails closed but no running gateway vouches for it; the lockdown "
+         "replaces it unless a gateway takes over",
+         false);
 }
 
 Status Holder::Unblock(ResolvConf* resolv) {
@@ -133,7 +177,8 @@ int RunHold(const HoldOptions& options) {
     LogError(kernel.error().message());
     return 3;
   }
-  Holder holder((*kernel)->firewall_or_null(), (*kernel)->net.get());
+  SystemClock clock;
+  Holder holder((*kernel)->firewall_or_null(), (*kernel)->net.get(), &clock);
   if (Status s = holder.Lockdown(); !s.ok()) {
     LogError(s.error().message());
     return 3;

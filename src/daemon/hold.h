@@ -6,12 +6,17 @@
 // namespace, their listening sockets and their connections' state, blocked in the meantime.
 //
 // The holder installs the same lockdown as `wgate run`, first thing, and from then on only keeps
-// the namespace from ever being open:
-//   - its own lockdown in force: "holding: lockdown verified", healthy;
-//   - a gateway's ruleset in its place (the gateway verifies that one exactly): left alone while
-//     it fails closed (wgate's table with its base chains at policy drop), healthy;
-//   - wgate's table gone, or no longer failing closed: the lockdown goes back in at once; a live
-//     gateway then re-applies its own.
+// the namespace from ever being open. Every tick (a second) it reads wgate's table:
+//   - exactly its own lockdown: "lockdown verified", healthy;
+//   - another ruleset of wgate's fail-closed shape (firewall::CheckFailClosedShape) whose gateway
+//     is visibly alive, i.e. a connected ruleset whose tunnel interface exists: a gateway runs
+//     and verifies its own rules exactly, so the holder leaves them alone; healthy;
+//   - such a ruleset with no live gateway behind it (a SIGKILLed gateway's rules, a gateway's
+//     lockdown variant, or the holder's own lockdown altered): tolerated for kGatewayGrace (a
+//     gateway's bring-up runs PreUp before its tunnel exists; a host-name lookup briefly opens a
+//     resolver hole), reported unverified, then replaced by the exact lockdown;
+//   - wgate's table gone, or not of that shape (e.g. `flags dormant`, a bare `accept`): the
+//     lockdown goes back in at once; a live gateway then re-applies its own.
 // It reads no config and no file a consumer can write, opens nothing, and never needs updating.
 // Only an explicit unblock (`wgate unblock` in the holder's container) opens the namespace; an
 // unblock from the gateway's container is undone by the holder, which cannot tell it from a
@@ -21,8 +26,10 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "daemon/gateway.h"
 #include "daemon/resolv_conf.h"
@@ -34,8 +41,12 @@ namespace wgate::daemon {
 
 class Holder {
  public:
+  // How long a fail-closed ruleset that is neither the holder's lockdown nor a live gateway's is
+  // left in place before the exact lockdown replaces it.
+  static constexpr std::chrono::seconds kGatewayGrace{10};
+
   // `firewall` null: nftables is unusable; the holder installs the blackhole fallback.
-  Holder(firewall::Firewall* firewall, netlink::RouteNetlink* net,
+  Holder(firewall::Firewall* firewall, netlink::RouteNetlink* net, const Clock* clock,
          bool (*set_ipv6_disabled)(bool) = &SetIpv6Disabled);
 
   // The lockdown, as `wgate run` installs it (stale policy rules of a killed gateway removed
@@ -53,12 +64,16 @@ class Holder {
 
  private:
   Status ApplyLockdown();
+  void Relock(const std::string& why);
+  void Accept(const char* firewall, const char* reason, bool verified);
 
   firewall::Firewall* firewall_;
   netlink::RouteNetlink* net_;
   bool (*set_ipv6_disabled_)(bool);
   bool ipv6_disabled_by_us_ = false;
   bool unblocked_ = false;
+  const Clock* clock_;
+  std::optional<MonoTime> suspect_since_;  // a ruleset with no live gateway behind it, since
   GatewayStatus status_;
 };
 

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "base/fake_clock.h"
 #include "base/temp_dir.h"
 #include "daemon/file_util.h"
 #include "firewall/fake_nft_backend.h"
@@ -45,7 +46,18 @@ class HoldTest : public ::testing::Test {
   firewall::FakeNftBackend nft_;
   firewall::Firewall holder_fw_{nft_};
   firewall::Firewall gateway_fw_{nft_};  // another process's handle on the same kernel
-  Holder holder_{&holder_fw_, &net_, &FakeSetIpv6Disabled};
+  FakeClock clock_;
+  Holder holder_{&holder_fw_, &net_, &clock_, &FakeSetIpv6Disabled};
+  // A gateway's `wgate run`: its connected ruleset, and the tunnel its engine holds open.
+  void GatewayTakesOver() {
+    net_.AddLink("wg0", 1420, "tun");
+    ASSERT_TRUE(gateway_fw_.Apply(GatewayConnected()).ok());
+  }
+  void AlterOutput(const std::string& rule) {
+    for (firewall::ListedObject& o : nft_.table()->objects) {
+      if (o.name == "output") o.lines.insert(o.lines.begin(), rule);
+    }
+  }
 };
 
 TEST_F(HoldTest, LocksDownFirstAndIsHealthyWhenVerified) {
@@ -65,7 +77,7 @@ TEST_F(HoldTest, LocksDownFirstAndIsHealthyWhenVerified) {
 
 TEST_F(HoldTest, LeavesAGatewaysRulesetAloneAndRelocksWhenTheTableGoes) {
   ASSERT_TRUE(holder_.Lockdown().ok());
-  ASSERT_TRUE(gateway_fw_.Apply(GatewayConnected()).ok());  // `wgate run` takes over
+  GatewayTakesOver();
   size_t scripts = nft_.scripts().size();
   holder_.Tick();
   EXPECT_EQ(nft_.scripts().size(), scripts) << "the holder must not touch a gateway's ruleset";
@@ -84,7 +96,7 @@ TEST_F(HoldTest, LeavesAGatewaysRulesetAloneAndRelocksWhenTheTableGoes) {
 
 TEST_F(HoldTest, RelocksATableThatNoLongerFailsClosed) {
   ASSERT_TRUE(holder_.Lockdown().ok());
-  ASSERT_TRUE(gateway_fw_.Apply(GatewayConnected()).ok());
+  GatewayTakesOver();
   for (firewall::ListedObject& o : nft_.table()->objects) {
     if (o.name == "output") o.header = "type filter hook output priority filter; policy accept;";
   }
@@ -94,7 +106,49 @@ TEST_F(HoldTest, RelocksATableThatNoLongerFailsClosed) {
   EXPECT_TRUE(holder_fw_.Verify().ok());
 }
 
+// The review's findings: one NET_ADMIN command must not leave the namespace open while the
+// holder says it is locked.
+TEST_F(HoldTest, RelocksADormantTableOrABareAcceptAtOnce) {
+  ASSERT_TRUE(holder_.Lockdown().ok());
+  nft_.table()->attributes.push_back("flags dormant");  // unhooks every chain
+  holder_.Tick();
+  EXPECT_EQ(holder_.status().rules_reapplied, 1u);
+  EXPECT_TRUE(nft_.table()->attributes.empty());
+  EXPECT_TRUE(holder_fw_.Verify().ok());
+  GatewayTakesOver();
+  AlterOutput("accept");
+  holder_.Tick();
+  EXPECT_EQ(holder_.status().rules_reapplied, 2u) << "even over a live gateway's rules";
+  EXPECT_TRUE(holder_fw_.Verify().ok());
+}
+
+TEST_F(HoldTest, RulesNoLiveGatewayVouchesForAreReplacedAfterTheGrace) {
+  ASSERT_TRUE(holder_.Lockdown().ok());
+  GatewayTakesOver();
+  holder_.Tick();
+  EXPECT_TRUE(holder_.status().healthy());
+  net_.RemoveLinkFromOutside("wg0");  // the gateway was SIGKILLed: its rules stay, nobody checks
+  holder_.Tick();
+  EXPECT_FALSE(holder_.status().healthy()) << holder_.status().reason;
+  EXPECT_TRUE(gateway_fw_.Verify().ok()) << "not yet: a gateway's bring-up runs PreUp first";
+  clock_.Advance(Holder::kGatewayGrace);
+  holder_.Tick();
+  EXPECT_EQ(holder_.status().rules_reapplied, 1u);
+  EXPECT_TRUE(holder_fw_.Verify().ok());
+  EXPECT_TRUE(holder_.status().healthy());
+
+  // The holder's own lockdown with a hole of a legitimate shape: not its lockdown, no gateway.
+  AlterOutput("ip daddr 203.0.113.0/24 accept");
+  holder_.Tick();
+  EXPECT_FALSE(holder_.status().healthy());
+  clock_.Advance(Holder::kGatewayGrace);
+  holder_.Tick();
+  EXPECT_EQ(holder_.status().rules_reapplied, 2u);
+  EXPECT_TRUE(holder_fw_.Verify().ok());
+}
+
 TEST_F(HoldTest, AHolderRestartedBesideALiveGatewayKeepsItsRuleset) {
+  net_.AddLink("wg0", 1420, "tun");
   ASSERT_TRUE(gateway_fw_.Apply(GatewayConnected()).ok());
   netlink::Rule tunnel_rule;
   tunnel_rule.priority = kRulePriorityTunnel;
@@ -107,11 +161,13 @@ TEST_F(HoldTest, AHolderRestartedBesideALiveGatewayKeepsItsRuleset) {
   EXPECT_EQ(nft_.scripts().size(), 1u) << "only the gateway's apply";
   EXPECT_EQ(net_.rules().size(), rules) << "the gateway's policy rules stay";
   EXPECT_TRUE(gateway_fw_.Verify().ok());
+  holder_.Tick();
+  EXPECT_EQ(nft_.scripts().size(), 1u);
   EXPECT_TRUE(holder_.status().healthy());
 }
 
 TEST_F(HoldTest, WithoutNftablesShutsTheNamespaceAndIsNeverHealthy) {
-  Holder holder(nullptr, &net_, &FakeSetIpv6Disabled);
+  Holder holder(nullptr, &net_, &clock_, &FakeSetIpv6Disabled);
   ASSERT_TRUE(holder.Lockdown().ok());
   bool v4 = false;
   for (const netlink::Route& r : net_.routes()) {
@@ -120,7 +176,12 @@ TEST_F(HoldTest, WithoutNftablesShutsTheNamespaceAndIsNeverHealthy) {
   }
   EXPECT_TRUE(v4);
   EXPECT_TRUE(ipv6_disabled);
+  // A gateway's unblock or stale-rule clean-up removes the fallback's rule: it goes back in.
+  size_t rules = net_.rules().size();
+  std::erase_if(net_.rules(), [](const netlink::Rule& r) { return r.table == kFallbackTable; });
   holder.Tick();
+  EXPECT_EQ(net_.rules().size(), rules);
+  EXPECT_EQ(holder.status().rules_reapplied, 1u);
   EXPECT_THAT(holder.status().firewall, HasSubstr("blackhole fallback"));
   EXPECT_FALSE(holder.status().healthy());
   ASSERT_TRUE(holder.Unblock(nullptr).ok());

@@ -33,7 +33,15 @@ std::string OriginScript(std::string_view resolv_conf) {
   size_t n = 0;
   for (std::string_view raw : SplitTrimmed(resolv_conf, '\n')) {
     std::string_view line = TrimSpace(raw);
-    if (!Meaningful(line) || line.find('"') != std::string_view::npos || n == kMaxLines) continue;
+    // A quote would end nft's string; a control character (a NUL ends the script early) has no
+    // place in resolv.conf: such a line is not recorded.
+    bool printable = std::all_of(line.begin(), line.end(), [](char c) {
+      return c == '\t' || static_cast<unsigned char>(c) >= 0x20;
+    });
+    if (!Meaningful(line) || !printable || line.find('"') != std::string_view::npos ||
+        n == kMaxLines) {
+      continue;
+    }
     if (line.size() > kMaxCommentLength) {
       line = line.substr(0, kMaxCommentLength);
       line = line.substr(0, line.find_last_of(" \t"));

@@ -55,7 +55,8 @@ TEST(ResolvOriginTest, RecordsTheMeaningfulLinesAndReadsThemBack) {
 TEST(ResolvOriginTest, LongQuotedAndExcessLinesStayWithinNftsLimits) {
   std::string long_search = "search";
   for (int i = 0; i < 30; ++i) long_search += " d" + std::to_string(i) + ".example";
-  std::string text = long_search + "\nnameserver 192.0.2.1 \"x\"\n";
+  std::string text = long_search + "\nnameserver 192.0.2.1 \"x\"\nnameserver 192.0.2.9" +
+                     std::string(1, '\0') + "x\n";
   for (int i = 0; i < 20; ++i) text += "nameserver 192.0.2." + std::to_string(10 + i) + "\n";
   std::string script = OriginScript(text);
   std::string back = ParseOriginListing(script);
@@ -65,6 +66,8 @@ TEST(ResolvOriginTest, LongQuotedAndExcessLinesStayWithinNftsLimits) {
   }
   EXPECT_EQ(std::count(back.begin(), back.end(), '\n'), 16);
   EXPECT_THAT(back, HasSubstr("search d0.example d1.example"));
+  EXPECT_THAT(back, Not(HasSubstr("192.0.2.9"))) << "a line with a NUL is not recorded";
+  EXPECT_EQ(script.find('\0'), std::string::npos);
   // Chains sort as line00..line15, so the order survives whatever order nft lists them in.
   EXPECT_EQ(ParseOriginListing("table inet wgate_origin {\n\tchain line01 {\n\t\tcomment "
                                "\"search b\"\n\t}\n\n\tchain line00 {\n\t\tcomment "

@@ -93,7 +93,7 @@ Verification Firewall::Verify() {
   return v;
 }
 
-Verification Firewall::CheckFailClosed() {
+Verification Firewall::CheckFailClosed(TableListing* listing_out) {
   Verification v;
   Result<std::optional<std::string>> text = backend_.ListTable(kTable);
   if (!text) {
@@ -103,7 +103,8 @@ Verification Firewall::CheckFailClosed() {
   } else if (Result<TableListing> listing = ParseTableListing(**text); !listing) {
     v.problems.push_back(listing.error().message());
   } else {
-    v.problems = CheckInvariants(*listing);
+    v.problems = CheckFailClosedShape(*listing);
+    if (listing_out) *listing_out = std::move(*listing);
   }
   return v;
 }

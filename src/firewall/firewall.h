@@ -57,10 +57,11 @@ class Firewall {
   // plus the invariants every wgate table must satisfy. A failure to list is a problem too.
   Verification Verify();
 
-  // Lists the table and checks only the invariants every wgate table satisfies (it exists; its
-  // base chains input, forward and output hook in with policy drop), whoever applied it. For the
-  // namespace holder, whose own lockdown a gateway's ruleset legitimately replaces.
-  Verification CheckFailClosed();
+  // Lists the table and checks only that it has the shape of a wgate table that fails closed
+  // (CheckFailClosedShape), whoever applied it. For the namespace holder, whose own lockdown a
+  // gateway's ruleset legitimately replaces.
+  // `listing` (optional) receives the parsed table when there is one.
+  Verification CheckFailClosed(TableListing* listing = nullptr);
 
   // Deletes table inet wgate, opening the namespace: only for `wgate down --unblock` /
   // `wgate unblock`. Idempotent: succeeds when the table is already gone. Forgets the reference.

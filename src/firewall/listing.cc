@@ -204,6 +204,67 @@ std::vector<std::string> CheckInvariants(const TableListing& got) {
   return out;
 }
 
+std::vector<std::string> CheckFailClosedShape(const TableListing& got) {
+  std::vector<std::string> out = CheckInvariants(got);
+  for (const std::string& a : got.attributes) {
+    out.push_back(StrCat("table ", kTable, " has an attribute wgate never sets: `", a, "`"));
+  }
+  static const std::set<std::string> kChains = {"input", "forward", "output", "refuse"};
+  for (const ListedObject& o : got.objects) {
+    if (o.kind != "chain" || !kChains.count(o.name)) {
+      out.push_back(StrCat("unexpected ", o.kind, " ", o.name));
+      continue;
+    }
+    for (const std::string& rule : o.lines) {
+      std::string_view r = rule;
+      if (o.name == "refuse") {
+        bool rejects = StartsWith(r, "reject") || r.find(" reject") != std::string_view::npos;
+        if (!rejects || r.find("accept") != r.npos)
+          out.push_back(StrCat("chain refuse: a rule that is not a reject: `", rule, "`"));
+        continue;
+      }
+      std::string_view bare = StartsWith(r, "counter ") ? r.substr(8) : r;
+      if (bare == "accept") {
+        out.push_back(StrCat("chain ", o.name, ": a rule that matches everything: `", rule, "`"));
+      }
+      for (std::string_view verdict : {"jump ", "goto "}) {
+        size_t at = r.find(verdict);
+        if (at != std::string_view::npos && !StartsWith(r.substr(at + 5), "refuse")) {
+          out.push_back(StrCat("chain ", o.name, ": a jump out of wgate's chains: `", rule, "`"));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+std::optional<Mode> ListedMode(const TableListing& got) {
+  const ListedObject* output = got.FindChain("output");
+  if (output == nullptr || output->lines.empty()) return std::nullopt;
+  const std::string& last = output->lines.back();
+  for (Mode m : {Mode::kLockdown, Mode::kConnected}) {
+    if (last.find(StrCat("\"wgate kill switch (", ModeName(m), ")\"")) != std::string::npos)
+      return m;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> OutputInterfaces(const TableListing& got) {
+  std::vector<std::string> out;
+  const ListedObject* output = got.FindChain("output");
+  if (output == nullptr) return out;
+  constexpr std::string_view kKey = "oifname \"";
+  for (const std::string& rule : output->lines) {
+    size_t at = rule.find(kKey);
+    if (at == std::string::npos) continue;
+    size_t end = rule.find('"', at + kKey.size());
+    if (end == std::string::npos) continue;
+    std::string name = rule.substr(at + kKey.size(), end - at - kKey.size());
+    if (name != "lo" && std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  }
+  return out;
+}
+
 std::vector<std::string> CompareWithRuleset(const Ruleset& applied, const TableListing& got) {
   std::vector<std::string> out;
   for (const Chain& want : applied.chains) {

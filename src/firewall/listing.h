@@ -7,6 +7,7 @@
 // table print the same text, so any difference is a change made from outside.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,21 @@ std::string RenderTableListing(const TableListing& listing);
 // What wgate needs in any version of its table, whatever was applied: the base chains input,
 // forward and output exist with their hook and policy drop. One message per broken invariant.
 std::vector<std::string> CheckInvariants(const TableListing& got);
+
+// What a table must look like for a holder to call it fail-closed without having applied it:
+// CheckInvariants, no table attributes (wgate sets none: `flags dormant` unhooks every chain),
+// no objects but wgate's chains (input, forward, output, refuse), no rule that is a bare
+// verdict (`accept`, `counter accept`), no jump or goto but to `refuse`, and `refuse` holding
+// only rejects. It cannot tell a gateway's exact rules from others of the same shape: the
+// gateway verifies its own exactly. One message per problem.
+std::vector<std::string> CheckFailClosedShape(const TableListing& got);
+
+// The mode the final refusal rule's comment names ("wgate kill switch (connected)"), if any.
+std::optional<Mode> ListedMode(const TableListing& got);
+
+// The interfaces the output chain names with `oifname "X"`, but "lo": for a connected ruleset,
+// the uplink and the tunnel (which exists only while its gateway runs).
+std::vector<std::string> OutputInterfaces(const TableListing& got);
 
 // Compares the kernel's listing right after an apply with the ruleset that was applied: same
 // chains in the same order, same headers, same number of rules per chain (rule text is nft's to
