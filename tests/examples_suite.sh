@@ -188,8 +188,8 @@ fetch_from() { http_get "$1" "$SERVICE_ADDR" "$SERVICE_PORT"; }
 caps_of() { podman inspect --format '{{.EffectiveCaps}}' "$1" 2>/dev/null; }
 
 check "compose: the holder is healthy (lockdown verified)" hc "$PROJECT-hold"
-check "compose: the holder's status says it holds the namespace" contains \
-  "$(in_ctr "$PROJECT-hold" wgate status)" "hold"
+check "compose: the holder's own status reports the holder" contains \
+  "$(in_ctr "$PROJECT-hold" wgate status --json)" '"role": "hold"'
 check "compose: the gateway is healthy (tunnel connected, rules verified)" hc "$PROJECT-wgate"
 check "compose: the gateway's config came from the environment and the secret" contains \
   "$(in_ctr "$PROJECT-wgate" wgate status --json)" '"config": "environment"'
