@@ -18,5 +18,5 @@ case "$flavour" in
   bench)   args=(-DCMAKE_BUILD_TYPE=Release -DWGATE_BENCH=ON -DWGATE_TESTS=OFF) ;;
   *) echo "build.sh: unknown flavour \"$flavour\" (release, debug, asan, fuzz, bench)" >&2; exit 2 ;;
 esac
-cmake -S . -B "build/$flavour" -G Ninja "${args[@]}" >/dev/null
+cmake -S . -B "build/$flavour" -G Ninja -DWGATE_WERROR=ON "${args[@]}" >/dev/null
 ninja -C "build/$flavour" "$@"

@@ -22,7 +22,10 @@ WgConfig Load(const std::string& name) {
 
 std::string Join(const std::vector<IpPrefix>& v) {
   std::string out;
-  for (const auto& p : v) out += (out.empty() ? "" : ",") + p.ToString();
+  for (const auto& p : v) {
+    if (!out.empty()) out += ',';  // not `("" or ",") + str`: GCC 12 -Wrestrict false positive
+    out += p.ToString();
+  }
   return out;
 }
 

@@ -21,16 +21,18 @@ namespace {
 thread_local bool t_count_allocations = false;
 thread_local int t_allocations = 0;
 }  // namespace
-void* operator new(size_t n) {
+// Out of line: inlined into the standard library's deallocations, GCC 12 sees `free` on memory
+// from `operator new` and warns (-Wmismatched-new-delete), though both ends are these functions.
+[[gnu::noinline]] void* operator new(size_t n) {
   if (t_count_allocations) ++t_allocations;
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void* operator new[](size_t n) { return operator new(n); }
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, size_t) noexcept { std::free(p); }
 
 namespace wgate::wg {
 namespace {
