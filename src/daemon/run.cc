@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/unique_fd.h"
+#include "config/env_config.h"
 #include "daemon/control.h"
 #include "daemon/kernel_handles.h"
 #include "daemon/loop_fds.h"
@@ -34,8 +35,14 @@ constexpr auto kReloadDebounce = std::chrono::milliseconds(300);
 // Watches the directory of the config file (the file may not exist yet, or be replaced).
 class ConfigWatch {
  public:
+  // The environment form has no file to watch (its settings change only with a new container).
   void Watch(const std::string& path) {
     if (path == path_) return;
+    if (path == config::kEnvironmentSource) {
+      path_ = path;
+      fd_.reset();
+      return;
+    }
     path_ = path;
     fd_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     size_t slash = path.rfind('/');
