@@ -28,7 +28,7 @@ repo=$(pwd)
 tag=localhost/wgate:latest
 base=
 force=
-builder=localhost/wgate-builder:bookworm
+builder=${WGATE_BUILDER:-localhost/wgate-builder:bookworm}  # another tag: a base made anew
 while [ $# -gt 0 ]; do
   case "$1" in
     --base) base=${2:?--base needs an image}; shift 2 ;;
