@@ -74,7 +74,7 @@ trap suite_cleanup EXIT
 # with the default route via 192.0.2.1 (the server), and the server counts what arrives from it.
 mk_uplink() {
   UPLINK_SEQ=$((UPLINK_SEQ + 1))
-  local n=$UPLINK_SEQ up="${WG_RUN}u$UPLINK_SEQ" addr=192.0.2.$((10 + UPLINK_SEQ))
+  local up="${WG_RUN}u$UPLINK_SEQ" addr=192.0.2.$((10 + UPLINK_SEQ))
   ip netns add "$up"
   ip link add "${up}v" netns "$NS_SRV" type veth peer name "${up}e" netns "$up"
   ip netns exec "$up" ip link set lo up
@@ -96,7 +96,6 @@ mk_uplink() {
   UPLINKS+=("$up")
   UPLINK_NS=$up
   UPLINK_ADDR=$addr
-  : "$n"
 }
 in_up() { local up=$1; shift; ip netns exec "$up" "$@"; }
 
