@@ -34,9 +34,9 @@ TEST(ControlTest, RequestReplyAndSecondDaemonRefused) {
   std::string path = dir.path() + "/run/ctl.sock";
   auto server = ControlServer::Listen(path);
   ASSERT_TRUE(server.ok()) << server.error().message();
-  std::thread t([&] {
-    server->ServeOne(
-        [](std::string_view req) { return "{\"echo\":\"" + std::string(req) + "\"}"; });
+  std::thread t([&] {  // the listening socket is non-blocking: wait for the client first
+    ServeWhenReady(*server,
+                   [](std::string_view req) { return "{\"echo\":\"" + std::string(req) + "\"}"; });
   });
   auto reply = ControlRequest(path, "status");
   t.join();

@@ -85,6 +85,7 @@ TunnelHealth EngineTunnel::Health() {
   if (!state.peers.empty()) {  // the first peer is the VPN server
     const dataplane::uapi::PeerState& server = state.peers.front();
     h.last_handshake = server.last_handshake;
+    h.handshake_pending_since = server.handshake_pending_since;
     h.rx_bytes = server.rx_bytes;
     h.tx_bytes = server.tx_bytes;
   }

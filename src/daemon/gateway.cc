@@ -596,6 +596,20 @@ void Gateway::Tick() {
   status_.rx_bytes = h.rx_bytes;
   status_.tx_bytes = h.tx_bytes;
   status_.last_handshake = h.last_handshake;
+  // The server's silence shows first as a handshake nobody answers, long before the last one
+  // ages out: with a consumer sending, WireGuard starts one 15 s after its last reply.
+  if (h.handshake_pending_since &&
+      deps_.clock->Now() - *h.handshake_pending_since >= kHandshakeUnanswered) {
+    stale_tx_bytes_.reset();
+    status_.state = GatewayState::kConnecting;
+    status_.reason = StrCat("the VPN server has not answered a handshake for ",
+                            std::chrono::duration_cast<std::chrono::seconds>(
+                                deps_.clock->Now() - *h.handshake_pending_since)
+                                .count(),
+                            " s");
+    return;
+  }
+  status_.reason.clear();
   bool fresh = h.last_handshake && deps_.clock->WallNow() - *h.last_handshake < kHandshakeFresh;
   if (fresh) {
     stale_tx_bytes_.reset();

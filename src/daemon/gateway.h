@@ -44,6 +44,11 @@ inline constexpr uint32_t kRulePriorityTunnel = 32003;    // not fwmark M: table
 inline constexpr uint32_t kWireGuardOverhead = 80;
 // A handshake older than this (REJECT_AFTER_TIME) means the session is gone.
 inline constexpr auto kHandshakeFresh = std::chrono::seconds(180);
+// An initiation unanswered this long means the server does not answer: a live one answers in
+// milliseconds, and this covers a lost initiation and its retry (REKEY_TIMEOUT + jitter). With a
+// consumer sending, a dead server shows ~15 s (KEEPALIVE + REKEY_TIMEOUT without reply) + this
+// after its last packet: unhealthy well within a 45 s health check.
+inline constexpr auto kHandshakeUnanswered = std::chrono::seconds(8);
 
 // Writes net.ipv6.conf.{all,default}.disable_ipv6 of the calling thread's namespace. Best
 // effort (a container may mount /proc/sys read-only): logs and returns false on failure.
@@ -75,6 +80,7 @@ inline constexpr uint32_t kRulePriorityFallback = 1;
 struct TunnelHealth {
   bool running = false;
   std::optional<WallTime> last_handshake;
+  std::optional<MonoTime> handshake_pending_since;  // an initiation unanswered since
   uint64_t rx_bytes = 0, tx_bytes = 0;
 };
 

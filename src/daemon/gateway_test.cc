@@ -42,7 +42,7 @@ class FakeEngine : public TunnelEngine {
     if (running && net_->GetLink(name_).ok()) net_->RemoveLinkFromOutside(name_);
     running = false;
   }
-  TunnelHealth Health() override { return {running, handshake, 100, tx}; }
+  TunnelHealth Health() override { return {running, handshake, pending_since, 100, tx}; }
 
   int starts = 0;
   bool fail_next = false;
@@ -53,6 +53,7 @@ class FakeEngine : public TunnelEngine {
   SocketAddress endpoint;
   size_t peers = 0;
   std::optional<WallTime> handshake;
+  std::optional<MonoTime> pending_since;  // an unanswered initiation
   uint64_t tx = 200;
 
  private:
@@ -450,6 +451,33 @@ TEST_F(GatewayTest, TunnelInterfaceDeletedFromOutsideComesBack) {
   EXPECT_EQ(engine_.starts, 2);
   EXPECT_TRUE(net_.GetLink("wg0").ok());
   EXPECT_EQ(gw.status().state, GatewayState::kConnecting);
+}
+
+// The server dies under traffic: its last handshake is still fresh for minutes, but WireGuard's
+// next initiation goes unanswered, and that is what health follows.
+TEST_F(GatewayTest, AnUnansweredHandshakeMakesItConnectingLongBeforeTheLastOneAgesOut) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config()), {});
+  engine_.handshake = clock_.WallNow();
+  gw.Tick();
+  ASSERT_TRUE(gw.status().healthy());
+  clock_.Advance(std::chrono::seconds(15));  // data sent without reply: a new initiation
+  engine_.pending_since = clock_.Now();
+  clock_.Advance(kHandshakeUnanswered - std::chrono::seconds(1));
+  gw.Tick();
+  EXPECT_TRUE(gw.status().healthy()) << "a lost initiation and its retry are normal";
+  clock_.Advance(std::chrono::seconds(1));
+  gw.Tick();
+  EXPECT_EQ(gw.status().state, GatewayState::kConnecting);
+  EXPECT_FALSE(gw.status().healthy());
+  EXPECT_EQ(gw.status().reason, "the VPN server has not answered a handshake for 8 s");
+  engine_.pending_since.reset();  // the server is back: the handshake completes
+  engine_.handshake = clock_.WallNow();
+  gw.Tick();
+  EXPECT_TRUE(gw.status().healthy());
+  EXPECT_EQ(gw.status().reason, "");
 }
 
 TEST_F(GatewayTest, HandshakeMakesItConnected) {

@@ -474,6 +474,7 @@ uapi::DeviceState Engine::Get() {
     p.endpoint = peer->endpoint();
     wg::PeerStats stats = peer->stats();
     p.last_handshake = stats.last_handshake;
+    p.handshake_pending_since = stats.handshake_pending_since;
     p.rx_bytes = stats.rx_bytes;
     p.tx_bytes = stats.tx_bytes;
     p.persistent_keepalive_interval = static_cast<uint16_t>(

@@ -73,6 +73,9 @@ struct PeerState {
   uint64_t tx_bytes = 0;
   uint16_t persistent_keepalive_interval = 0;
   std::vector<IpPrefix> allowed_ips;
+  // Not part of the UAPI text (never printed or parsed): wg::PeerStats::handshake_pending_since,
+  // for the daemon's health.
+  std::optional<MonoTime> handshake_pending_since;
 };
 
 struct DeviceState {

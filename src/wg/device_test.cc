@@ -386,6 +386,21 @@ TEST_F(TwoPeersTest, PersistentKeepaliveConnectsAtOnce) {
   EXPECT_EQ(server().peer->endpoint(), client().addr);
 }
 
+TEST_F(TwoPeersTest, AnUnansweredInitiationIsPendingUntilAHandshakeCompletes) {
+  EXPECT_FALSE(client().peer->stats().handshake_pending_since);
+  MonoTime sent = clock_.Now();
+  Send(0, Up());
+  ASSERT_EQ(CountType(wire_, MessageType::kInitiation), 1);
+  EXPECT_EQ(client().peer->stats().handshake_pending_since, sent);
+  wire_.clear();  // lost
+  clock_.Advance(6s);
+  Tick(0);  // the retry
+  ASSERT_EQ(CountType(wire_, MessageType::kInitiation), 1);
+  EXPECT_EQ(client().peer->stats().handshake_pending_since, sent) << "since the first one";
+  Pump();
+  EXPECT_FALSE(client().peer->stats().handshake_pending_since);
+}
+
 TEST_F(TwoPeersTest, RequestedHandshakeConnectsWithoutTraffic) {
   Build(Timings{});
   Tick(0);

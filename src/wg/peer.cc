@@ -63,6 +63,7 @@ PeerStats Peer::stats() const {
   for (size_t i = 0; i < kDropReasonCount; ++i) s.drops[i] = drops_[i].load();
   std::lock_guard lock(mu_);
   s.last_handshake = last_handshake_;
+  s.handshake_pending_since = handshake_pending_since_;
   return s;
 }
 
@@ -177,6 +178,7 @@ bool Peer::CreateInitiationLocked(const Now& now, bool retry, ControlMessage* ou
   }
   handshake_index_ = index;
   last_sent_handshake_ = now.mono;
+  if (!handshake_pending_since_) handshake_pending_since_ = now.mono;
   Serialize(msg, out->bytes.data());
   out->size = kInitiationSize;
   cookies_.AddMacs(Bytes(out->bytes.data(), out->size), now.mono);
@@ -290,6 +292,7 @@ void Peer::HandleResponse(const Response& msg, const SocketAddress& source, cons
   out->endpoint_changed = AuthenticatedReceiveLocked(kResponseSize, source, now.mono);
   InstallSessionLocked(*keys, now);
   timers_.HandshakeComplete();
+  handshake_pending_since_.reset();
   last_handshake_ = now.wall;
   out->session_ready = true;
   // Confirm the session to the responder at once, even with nothing staged to send.
@@ -321,6 +324,7 @@ void Peer::FinishReceive(const OpenJob& job, size_t datagram_size, bool is_keepa
     keypairs_.previous = std::move(keypairs_.current);
     keypairs_.current = std::move(keypairs_.next);
     timers_.HandshakeComplete();
+    handshake_pending_since_.reset();
     last_handshake_ = now.wall;
     out->session_ready = true;
   }

@@ -43,6 +43,10 @@ struct PeerStats {
   uint64_t rx_packets = 0;  // those datagrams, counted
   uint64_t tx_packets = 0;
   std::optional<WallTime> last_handshake;
+  // Since when an initiation has gone unanswered (the first one after the last completed
+  // handshake); nullopt when none is pending. A server that died shows here: data sent without
+  // reply starts a handshake after 15 s, and it never completes.
+  std::optional<MonoTime> handshake_pending_since;
   std::array<uint64_t, kDropReasonCount> drops{};
   uint64_t drop(DropReason r) const { return drops[static_cast<size_t>(r)]; }
 };
@@ -177,6 +181,7 @@ class Peer {
   Keypairs keypairs_;
   PeerTimers timers_;
   std::optional<MonoTime> last_sent_handshake_;
+  std::optional<MonoTime> handshake_pending_since_;  // see PeerStats
   std::optional<WallTime> last_handshake_;
 
   std::atomic<uint64_t> rx_bytes_{0};
