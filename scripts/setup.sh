@@ -13,6 +13,8 @@ packages=(
   # the container image and its tests (scripts/image.sh, tests/container_suite.sh): podman with
   # runc (crun fails on hybrid cgroups), debootstrap for the builder base, busybox's static build
   podman runc catatonit debootstrap busybox-static
+  # tests/compose_run.py reads the compose example
+  python3-yaml bc
 )
 
 missing=()
