@@ -16,13 +16,7 @@ passed=0
 failed=0
 failures=()
 
-check() {  # check DESCRIPTION COMMAND...: one assertion
-  if "${@:2}"; then return 0; fi
-  wg_log "    FAILED: $1"
-  scenario_ok=0
-}
-eq() { [ "$1" = "$2" ] || { wg_log "    expected \"$2\", got \"$1\""; return 1; }; }
-no_leaks() { eq "$(leaked)" 0; }
+# check, eq, no_leaks: tests/lib.sh.
 
 stop_gateway() {
   [ -n "${WGATE_PID:-}" ] || return 0
