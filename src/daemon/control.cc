@@ -118,6 +118,11 @@ void ControlServer::ServeOne(const std::function<std::string(std::string_view)>&
   }
 }
 
+Result<ControlServer> ListenAt(const Result<std::string>& path) {
+  if (!path.ok()) return path.error();
+  return ControlServer::Listen(*path);
+}
+
 std::string ControlReply(bool ok, std::string_view message) {
   return nlohmann::json{{"ok", ok}, {"message", message}}.dump();
 }

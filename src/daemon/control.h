@@ -53,6 +53,10 @@ class ControlServer {
   std::string path_;
 };
 
+// Listens on `path` as ControlSocketPath or HoldSocketPath gave it: either one's error, or
+// Listen's. The daemons' start-up (`wgate run`, `wgate hold`).
+Result<ControlServer> ListenAt(const Result<std::string>& path);
+
 // The JSON replies of a control request that acts: {"ok": ok, "message": message}; and the one
 // for a request the daemon does not know.
 std::string ControlReply(bool ok, std::string_view message);

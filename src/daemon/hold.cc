@@ -191,11 +191,7 @@ int RunHold(const HoldOptions& options) {
       "`wgate run` in it (network_mode: service:hold)");
 
   UniqueFd sigfd = BlockSignalsToFd({SIGTERM, SIGINT, SIGHUP, SIGCHLD});
-  if (!control_path.ok()) {
-    LogError(control_path.error().message());
-    return 3;
-  }
-  auto control = ControlServer::Listen(*control_path);
+  auto control = ListenAt(control_path);
   if (!control.ok()) {
     LogError(control.error().message());
     return 3;

@@ -139,11 +139,7 @@ int RunDaemon(const RunOptions& options) {
   // SIGCHLD: as PID 1, orphans of hooks (`PostUp = daemon &`) are ours to reap.
   UniqueFd sigfd = BlockSignalsToFd({SIGTERM, SIGINT, SIGHUP, SIGCHLD});
 
-  if (!control_path.ok()) {
-    LogError(control_path.error().message());
-    return 3;
-  }
-  auto control = ControlServer::Listen(*control_path);
+  auto control = ListenAt(control_path);
   if (!control.ok()) {
     LogError(control.error().message());
     return 3;
