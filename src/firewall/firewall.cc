@@ -1,7 +1,9 @@
 #include "firewall/firewall.h"
 
 #include <algorithm>
+#include <cerrno>
 
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace wgate::firewall {
@@ -24,7 +26,45 @@ void Merge(const std::vector<std::string>& more, std::vector<std::string>* into)
   }
 }
 
+// Removes a table whether or not it exists, in one transaction: `add` first makes the delete
+// valid. `add_flags`: the flags the table is (to be) created with, which an `add` of an existing
+// table must repeat (the owner flag cannot change).
+std::string RemoveTableScript(std::string_view table, std::string_view add_flags = "") {
+  return StrCat("add table ", table, add_flags, "\ndelete table ", table, "\n");
+}
+
+constexpr std::string_view kOwnerFlags = " { flags owner; }";
+
+// Problems of the twin are said with its name, so that they are told from inet wgate's.
+void AddTwinProblems(const std::vector<std::string>& more, std::vector<std::string>* into) {
+  const std::string name = StrCat("table ", kOwnedTable);
+  std::vector<std::string> named;
+  for (const std::string& m : more) {
+    named.push_back(m.rfind(name, 0) == 0 ? m : StrCat(name, ": ", m));
+  }
+  Merge(named, into);
+}
+
+// A kernel without table ownership rejects the flag (Linux 5.12 added it).
+bool OwnershipUnsupported(const Error& e) {
+  return e.sys_errno() == EOPNOTSUPP || e.sys_errno() == EINVAL;
+}
+
 }  // namespace
+
+std::string OwnedTwinScript(std::string_view script) {
+  const std::string opening = StrCat("table ", kTable, " {\n");
+  size_t start = script.rfind(opening, 0) == 0 ? 0 : script.find(StrCat("\n", opening));
+  WGATE_CHECK(start != std::string_view::npos);  // a Ruleset's script always has its table block
+  if (start != 0) ++start;
+  const size_t body = start + opening.size();
+  const size_t end = script.find("\n}\n", body - 1);  // the table's closing brace, in column 0
+  WGATE_CHECK(end != std::string_view::npos);
+  return StrCat("# the same rules again in ", kOwnedTable,
+                ", which only this process can change or delete\n",
+                RemoveTableScript(kOwnedTable, kOwnerFlags), "table ", kOwnedTable,
+                " {\n\tflags owner;\n\n", script.substr(body, end + 1 - body), "}\n");
+}
 
 std::string Verification::Summary() const {
   if (ok()) return "firewall: rules verified";
@@ -43,29 +83,102 @@ Status Firewall::Reapply() {
   return Apply(spec);
 }
 
+Status Firewall::RunScript(const Ruleset& ruleset, bool* with_twin) {
+  *with_twin = false;
+  if (!options_.owned_twin || twin_ == Twin::kUnsupported) return backend_.Run(ruleset.script);
+  Status both = backend_.Run(StrCat(ruleset.script, OwnedTwinScript(ruleset.script)));
+  if (both) {
+    *with_twin = true;
+    return both;
+  }
+  // The single table then; a twin of the previous ruleset must go with it, or it would go on
+  // blocking what the new ruleset allows.
+  std::string single = ruleset.script;
+  if (twin_ == Twin::kActive) single += RemoveTableScript(kOwnedTable, kOwnerFlags);
+  Status s = backend_.Run(single);
+  if (!s) return s;
+  const bool unsupported = OwnershipUnsupported(both.error());
+  const Twin next = unsupported ? Twin::kUnsupported : Twin::kFailed;
+  if (twin_ != next || twin_problem_ != both.error().message()) {
+    LogWarn(StrCat("firewall: table ", kOwnedTable, " (the twin no other process can delete) ",
+                   unsupported ? "is not supported by this kernel" : "could not be installed", ": ",
+                   both.error().message(), "; table ", kTable, " alone protects"));
+  }
+  twin_ = next;
+  twin_problem_ = both.error().message();
+  return s;
+}
+
+Result<TableListing> Firewall::ReadBack(std::string_view table, const Ruleset& ruleset,
+                                        std::vector<std::string>* problems) {
+  Result<std::optional<std::string>> text = backend_.ListTable(table);
+  if (!text) return text.error();
+  if (!text->has_value()) return Error(StrCat("table ", table, " is missing"));
+  Result<TableListing> listing = ParseTableListing(**text, table);
+  if (!listing) return listing.error();
+  *problems = CheckInvariants(*listing);
+  Merge(CompareWithRuleset(ruleset, *listing), problems);
+  return listing;
+}
+
 Status Firewall::ApplyRuleset(const RulesetSpec& spec, const Ruleset& ruleset) {
   const std::string what = StrCat("firewall: applying the ", ModeName(ruleset.mode), " ruleset");
-  if (Status s = backend_.Run(ruleset.script); !s) {
+  bool with_twin = false;
+  if (Status s = RunScript(ruleset, &with_twin); !s) {
     return s.error().Wrap(StrCat(what, " (the previous ruleset stays in force)"));
   }
-  // From here the new rules are in the kernel; the old reference describes nothing any more.
+  // From here the new rules are in the kernel; the old references describe nothing any more.
   spec_ = spec;
   reference_.reset();
-  Result<std::optional<std::string>> text = backend_.ListTable(kTable);
-  if (!text) return text.error().Wrap(StrCat(what, ": reading the table back"));
-  if (!text->has_value()) {
-    return Error(StrCat(what, ": reading the table back: table ", kTable, " is missing"));
+  twin_reference_.reset();
+  if (with_twin) {
+    twin_ = Twin::kActive;
+    twin_problem_.clear();
+  } else if (twin_ == Twin::kActive) {
+    twin_ = Twin::kNotYet;  // removed with the single table's script
   }
-  Result<TableListing> listing = ParseTableListing(**text);
+  std::vector<std::string> problems;
+  Result<TableListing> listing = ReadBack(kTable, ruleset, &problems);
   if (!listing) return listing.error().Wrap(StrCat(what, ": reading the table back"));
-  std::vector<std::string> problems = CheckInvariants(*listing);
-  Merge(CompareWithRuleset(ruleset, *listing), &problems);
+  std::optional<TableListing> twin;
+  if (with_twin) {
+    std::vector<std::string> twin_problems;
+    Result<TableListing> got = ReadBack(kOwnedTable, ruleset, &twin_problems);
+    if (!got) return got.error().Wrap(StrCat(what, ": reading table ", kOwnedTable, " back"));
+    if (std::find(got->attributes.begin(), got->attributes.end(), "flags owner") ==
+        got->attributes.end()) {
+      twin_problems.push_back("it is not listed with `flags owner`");
+    }
+    AddTwinProblems(twin_problems, &problems);
+    twin = std::move(*got);
+  }
   if (!problems.empty()) {
     return Error(
         StrCat(what, ": the kernel's table differs from what was applied: ", Join(problems)));
   }
   reference_ = std::move(*listing);
+  twin_reference_ = std::move(twin);
   return Ok();
+}
+
+void Firewall::VerifyTable(std::string_view table, const TableListing& want, Verification* v) {
+  std::vector<std::string> problems;
+  Result<std::optional<std::string>> text = backend_.ListTable(table);
+  if (!text) {
+    problems.push_back(StrCat("cannot list table ", table, ": ", text.error().message()));
+  } else if (!text->has_value()) {
+    problems.push_back(StrCat("table ", table, " is missing"));
+  } else if (Result<TableListing> listing = ParseTableListing(**text, table); !listing) {
+    problems.push_back(listing.error().message());
+  } else {
+    problems = CompareListings(want, *listing, table);
+    Merge(CheckInvariants(*listing), &problems);
+  }
+  if (table == kTable) {
+    Merge(problems, &v->problems);
+  } else {
+    AddTwinProblems(problems, &v->problems);
+  }
 }
 
 Verification Firewall::Verify() {
@@ -74,22 +187,8 @@ Verification Firewall::Verify() {
     v.problems.push_back("no ruleset applied and read back by this process");
     return v;
   }
-  Result<std::optional<std::string>> text = backend_.ListTable(kTable);
-  if (!text) {
-    v.problems.push_back(StrCat("cannot list table ", kTable, ": ", text.error().message()));
-    return v;
-  }
-  if (!text->has_value()) {
-    v.problems.push_back(StrCat("table ", kTable, " is missing"));
-    return v;
-  }
-  Result<TableListing> listing = ParseTableListing(**text);
-  if (!listing) {
-    v.problems.push_back(listing.error().message());
-    return v;
-  }
-  v.problems = CompareListings(*reference_, *listing);
-  Merge(CheckInvariants(*listing), &v.problems);
+  VerifyTable(kTable, *reference_, &v);
+  if (twin_reference_) VerifyTable(kOwnedTable, *twin_reference_, &v);
   return v;
 }
 
@@ -112,13 +211,45 @@ Verification Firewall::CheckFailClosed(TableListing* listing_out) {
 Status Firewall::RemoveAll() {
   // `add` first so that the delete succeeds when the table is already gone: idempotent, and
   // still one transaction.
-  const std::string script = StrCat("add table ", kTable, "\ndelete table ", kTable, "\n");
-  if (Status s = backend_.Run(script); !s) {
-    return s.error().Wrap(StrCat("firewall: removing table ", kTable));
+  const std::string script = RemoveTableScript(kTable);
+  Status removed = Error("");
+  if (options_.owned_twin && twin_ != Twin::kUnsupported) {
+    removed = backend_.Run(StrCat(script, RemoveTableScript(kOwnedTable, kOwnerFlags)));
   }
+  // Without the twin option, or when the kernel refuses the twin's script (no ownership, a
+  // table of that name owned by another process): inet wgate alone.
+  if (!removed) removed = backend_.Run(script);
+  if (!removed) return removed.error().Wrap(StrCat("firewall: removing table ", kTable));
   spec_.reset();
   reference_.reset();
+  twin_reference_.reset();
+  if (twin_ == Twin::kActive) twin_ = Twin::kNotYet;
+  // An owned twin left behind belongs to a running process, and still blocks everything.
+  Result<std::optional<std::string>> twin = backend_.ListTable(kOwnedTable);
+  if (twin.ok() && twin->has_value()) {
+    return Error(StrCat("firewall: table ", kTable, " is removed, but table ", kOwnedTable,
+                        " remains and still blocks: another running process (a `wgate run`; "
+                        "`wgate down --unblock` reaches it) owns it, and only it can remove it"));
+  }
   return Ok();
+}
+
+std::string Firewall::ownership_summary() const {
+  if (!options_.owned_twin) return "";
+  switch (twin_) {
+    case Twin::kNotYet:
+      return "table ownership: not in force yet";
+    case Twin::kActive:
+      return StrCat("table ownership: on (table ", kOwnedTable,
+                    " holds the same rules; no other process can change or delete it)");
+    case Twin::kUnsupported:
+      return StrCat("table ownership: unavailable on this kernel (", twin_problem_, "); table ",
+                    kTable, " alone");
+    case Twin::kFailed:
+      return StrCat("table ownership: off (table ", kOwnedTable,
+                    " could not be installed: ", twin_problem_, "); table ", kTable, " alone");
+  }
+  return "";
 }
 
 std::string Firewall::reference_listing() const {

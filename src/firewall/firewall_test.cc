@@ -11,6 +11,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 RulesetSpec Connected() {
@@ -224,6 +225,155 @@ TEST_F(FirewallTest, RemoveAllErrorQuotesNft) {
   EXPECT_EQ(fw_.RemoveAll().error().message(),
             "firewall: removing table inet wgate: nft: Error: Could not process rule: Operation "
             "not permitted");
+}
+
+// ---- The owned twin (FirewallOptions::owned_twin).
+
+class OwnedTwinTest : public ::testing::Test {
+ protected:
+  FakeNftBackend kernel_;
+  Firewall fw_{kernel_, FirewallOptions{.owned_twin = true}};
+};
+
+TEST(OwnedTwinScriptTest, RepeatsTheTableBlockWithTheOwnerFlag) {
+  Result<Ruleset> r = BuildRuleset(RulesetSpec{});
+  ASSERT_TRUE(r.ok());
+  const std::string twin = OwnedTwinScript(r->script);
+  EXPECT_THAT(twin, HasSubstr("add table inet wgate_owned { flags owner; }\n"
+                              "delete table inet wgate_owned\n"
+                              "table inet wgate_owned {\n\tflags owner;\n\n\tchain input {\n"));
+  // The same chains and rules: the block after the opening lines is inet wgate's, verbatim.
+  const std::string plain_block = r->script.substr(r->script.find("table inet wgate {\n") + 19);
+  EXPECT_EQ(twin.substr(twin.find("\tflags owner;\n\n") + 15), plain_block);
+}
+
+TEST_F(OwnedTwinTest, OneTransactionInstallsBothTables) {
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());
+  ASSERT_EQ(kernel_.scripts().size(), 1u);
+  const std::string& script = kernel_.scripts()[0];
+  EXPECT_THAT(script, HasSubstr("delete table inet wgate\ntable inet wgate {\n"));
+  EXPECT_THAT(script, HasSubstr("delete table inet wgate_owned\ntable inet wgate_owned {\n"));
+  ASSERT_TRUE(kernel_.table().has_value());
+  ASSERT_TRUE(kernel_.table(kOwnedTable).has_value());
+  EXPECT_THAT(kernel_.table(kOwnedTable)->attributes, ElementsAre("flags owner"));
+  EXPECT_EQ(kernel_.table(kOwnedTable)->objects.size(), kernel_.table()->objects.size());
+  EXPECT_EQ(kernel_.table(kOwnedTable)->RuleCount(), kernel_.table()->RuleCount());
+  EXPECT_TRUE(fw_.owned_twin_active());
+  EXPECT_THAT(fw_.ownership_summary(), StartsWith("table ownership: on (table inet wgate_owned"));
+  EXPECT_TRUE(fw_.Verify().ok()) << fw_.Verify().Summary();
+  // A transition replaces both, still in one script.
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
+  ASSERT_EQ(kernel_.scripts().size(), 2u);
+  EXPECT_EQ(kernel_.table(kOwnedTable)->FindChain("output")->lines.size(), 3u);
+  EXPECT_TRUE(fw_.Verify().ok());
+}
+
+TEST_F(OwnedTwinTest, VerifyChecksTheTwinToo) {
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());
+  kernel_.table(kOwnedTable)->objects[2].lines.pop_back();
+  EXPECT_THAT(fw_.Verify().problems,
+              ElementsAre(StartsWith("table inet wgate_owned: chain output: rule 6 of 6 missing")));
+  ASSERT_TRUE(fw_.Reapply().ok());
+  EXPECT_TRUE(fw_.Verify().ok());
+  kernel_.table(kOwnedTable).reset();  // e.g. the socket that owned it was closed
+  EXPECT_THAT(fw_.Verify().problems, ElementsAre("table inet wgate_owned is missing"));
+  ASSERT_TRUE(kernel_.Run("flush table inet wgate").ok());
+  EXPECT_THAT(fw_.Verify().problems, ElementsAre(StartsWith("table inet wgate was flushed"),
+                                                 "table inet wgate_owned is missing"));
+}
+
+TEST_F(OwnedTwinTest, TheTwinMustBeListedAsOwned) {
+  class OwnerFlagDropping final : public NftBackend {
+   public:
+    Status Run(std::string_view script) override {
+      Status s = inner.Run(script);
+      if (s && inner.table(kOwnedTable)) inner.table(kOwnedTable)->attributes.clear();
+      return s;
+    }
+    Result<std::optional<std::string>> ListTable(std::string_view t) override {
+      return inner.ListTable(t);
+    }
+    FakeNftBackend inner;
+  } kernel;
+  Firewall fw(kernel, FirewallOptions{.owned_twin = true});
+  Status s = fw.Apply(RulesetSpec{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.error().message(),
+              HasSubstr("table inet wgate_owned: it is not listed with `flags owner`"));
+}
+
+TEST_F(OwnedTwinTest, KernelWithoutOwnershipFallsBackToTheSingleTable) {
+  kernel_.FailOwnerFlag(
+      Error("nft: Error: Could not process rule: Operation not supported", EOPNOTSUPP));
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());
+  ASSERT_EQ(kernel_.scripts().size(), 2u);  // the probe, then the single table
+  EXPECT_THAT(kernel_.scripts()[1], Not(HasSubstr("wgate_owned")));
+  EXPECT_FALSE(fw_.owned_twin_active());
+  EXPECT_THAT(fw_.ownership_summary(),
+              StartsWith("table ownership: unavailable on this kernel (nft: Error: Could not "
+                         "process rule: Operation not supported)"));
+  EXPECT_TRUE(fw_.Verify().ok());
+  // Known unsupported: later applies do not try again.
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());
+  EXPECT_EQ(kernel_.scripts().size(), 3u);
+  ASSERT_TRUE(fw_.RemoveAll().ok());
+  EXPECT_EQ(kernel_.scripts().back(), "add table inet wgate\ndelete table inet wgate\n");
+}
+
+TEST_F(OwnedTwinTest, ATwinHeldByAnotherProcessDoesNotStopTheRuleset) {
+  ASSERT_TRUE(kernel_.Run("add table inet wgate_owned { flags owner; }").ok());
+  kernel_.OwnedByOther(std::string(kOwnedTable));
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());
+  EXPECT_FALSE(fw_.owned_twin_active());
+  EXPECT_THAT(fw_.ownership_summary(),
+              StartsWith("table ownership: off (table inet wgate_owned could not be installed: "
+                         "nft: Error: Could not process rule: Operation not permitted)"));
+  EXPECT_TRUE(fw_.Verify().ok());
+  EXPECT_EQ(kernel_.table()->FindChain("output")->lines.size(), 6u);
+}
+
+TEST_F(OwnedTwinTest, FallingBackRemovesTheTwinOfThePreviousRuleset) {
+  ASSERT_TRUE(fw_.Apply(RulesetSpec{}).ok());  // lockdown in both tables
+  ASSERT_TRUE(fw_.owned_twin_active());
+  // The connected script with its twin fails (once): the single table goes in, and the
+  // lockdown twin must not stay behind blocking the tunnel.
+  kernel_.FailNextRun(Error("nft: Error: Could not process rule: Cannot allocate memory", ENOMEM));
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());
+  EXPECT_FALSE(kernel_.table(kOwnedTable).has_value());
+  EXPECT_FALSE(fw_.owned_twin_active());
+  EXPECT_TRUE(fw_.Verify().ok());
+  ASSERT_TRUE(fw_.Reapply().ok());  // not known unsupported: the next apply tries again
+  EXPECT_TRUE(fw_.owned_twin_active());
+}
+
+TEST_F(OwnedTwinTest, RemoveAllRemovesBothInOneTransaction) {
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());
+  ASSERT_TRUE(fw_.RemoveAll().ok());
+  EXPECT_EQ(kernel_.scripts().back(),
+            "add table inet wgate\ndelete table inet wgate\n"
+            "add table inet wgate_owned { flags owner; }\ndelete table inet wgate_owned\n");
+  EXPECT_FALSE(kernel_.table().has_value());
+  EXPECT_FALSE(kernel_.table(kOwnedTable).has_value());
+  ASSERT_TRUE(fw_.RemoveAll().ok());  // idempotent
+}
+
+TEST_F(OwnedTwinTest, RemoveAllWithoutTheTwinSaysWhatStillBlocks) {
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());  // a running gateway's two tables
+  Firewall other(kernel_);                   // `wgate unblock` in another process
+  kernel_.OwnedByOther(std::string(kOwnedTable));
+  Status s = other.RemoveAll();
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.error().message(),
+              StartsWith("firewall: table inet wgate is removed, but table inet wgate_owned "
+                         "remains and still blocks"));
+  EXPECT_FALSE(kernel_.table().has_value());
+}
+
+TEST_F(FirewallTest, WithoutTheOptionThereIsNoTwin) {
+  ASSERT_TRUE(fw_.Apply(Connected()).ok());
+  EXPECT_THAT(kernel_.scripts()[0], Not(HasSubstr("wgate_owned")));
+  EXPECT_FALSE(fw_.owned_twin_active());
+  EXPECT_EQ(fw_.ownership_summary(), "");
 }
 
 }  // namespace

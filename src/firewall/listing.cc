@@ -39,6 +39,13 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// `table inet wgate {`, or with a comment after the brace (`{ # progname wgate`).
+bool IsOpening(std::string_view line, std::string_view opening) {
+  if (!StartsWith(line, opening)) return false;
+  std::string_view rest = TrimSpace(line.substr(opening.size()));
+  return rest.empty() || rest[0] == '#';
+}
+
 std::string Describe(const ListedObject& o) { return StrCat(o.kind, " ", o.name); }
 
 const ListedObject* Find(const TableListing& t, std::string_view kind, std::string_view name) {
@@ -115,11 +122,11 @@ size_t TableListing::RuleCount() const {
   return n;
 }
 
-Result<TableListing> ParseTableListing(std::string_view text) {
-  const std::string opening = StrCat("table ", kTable, " {");
+Result<TableListing> ParseTableListing(std::string_view text, std::string_view table_name) {
+  const std::string opening = StrCat("table ", table_name, " {");
   std::vector<std::string_view> lines = SplitTrimmed(text, '\n');
   size_t i = 0;
-  while (i < lines.size() && lines[i] != opening) ++i;
+  while (i < lines.size() && !IsOpening(lines[i], opening)) ++i;
   if (i == lines.size()) {
     return Error(StrCat("firewall: nft listing has no `", opening, "` line"));
   }
@@ -172,11 +179,12 @@ Result<TableListing> ParseTableListing(std::string_view text) {
       object->lines.push_back(logical);
     }
   }
-  return Error(StrCat("firewall: nft listing of table ", kTable, " ends before its closing `}`"));
+  return Error(
+      StrCat("firewall: nft listing of table ", table_name, " ends before its closing `}`"));
 }
 
-std::string RenderTableListing(const TableListing& listing) {
-  std::string out = StrCat("table ", kTable, " {\n");
+std::string RenderTableListing(const TableListing& listing, std::string_view table_name) {
+  std::string out = StrCat("table ", table_name, " {\n");
   for (const std::string& a : listing.attributes) out += StrCat("\t", a, "\n");
   for (size_t i = 0; i < listing.objects.size(); ++i) {
     const ListedObject& o = listing.objects[i];
@@ -291,15 +299,16 @@ std::vector<std::string> CompareWithRuleset(const Ruleset& applied, const TableL
   return out;
 }
 
-std::vector<std::string> CompareListings(const TableListing& want, const TableListing& got) {
+std::vector<std::string> CompareListings(const TableListing& want, const TableListing& got,
+                                         std::string_view table_name) {
   std::vector<std::string> out;
   const size_t want_rules = want.RuleCount();
   const bool flushed = want_rules > 0 && got.RuleCount() == 0;
   if (flushed) {
-    out.push_back(StrCat("table ", kTable, " was flushed: all ", want_rules,
+    out.push_back(StrCat("table ", table_name, " was flushed: all ", want_rules,
                          " rules are gone (the chains that remain keep policy drop)"));
   }
-  CompareLines(StrCat("table ", kTable), "attribute", want.attributes, got.attributes, &out);
+  CompareLines(StrCat("table ", table_name), "attribute", want.attributes, got.attributes, &out);
   for (const ListedObject& w : want.objects) {
     const ListedObject* g = Find(got, w.kind, w.name);
     if (g == nullptr) {

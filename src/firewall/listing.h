@@ -37,13 +37,15 @@ struct TableListing {
   size_t RuleCount() const;  // over all chains
 };
 
-// Parses the text of `nft list table inet wgate` (tabs or spaces, blank lines, rules whose set
-// spans several lines). Text before `table inet wgate {` (such as the replace preamble of a
-// generated script) is skipped, so a built Ruleset's script parses too. Errors quote the line.
-Result<TableListing> ParseTableListing(std::string_view text);
+// Parses the text of `nft list table <table>` (tabs or spaces, blank lines, rules whose set
+// spans several lines). Text before `table <table> {` (such as the replace preamble of a
+// generated script) is skipped, so a built Ruleset's script parses too. A comment after the
+// opening brace is ignored: nft prints `table inet wgate_owned { # progname wgate` for a table
+// with an owner. Errors quote the line.
+Result<TableListing> ParseTableListing(std::string_view text, std::string_view table = kTable);
 
 // Renders in nft's listing layout (tab indents, a blank line between objects).
-std::string RenderTableListing(const TableListing& listing);
+std::string RenderTableListing(const TableListing& listing, std::string_view table = kTable);
 
 // What wgate needs in any version of its table, whatever was applied: the base chains input,
 // forward and output exist with their hook and policy drop. One message per broken invariant.
@@ -77,6 +79,8 @@ std::vector<std::string> CompareWithRuleset(const Ruleset& applied, const TableL
 //   "chain output: unexpected rule: `accept`"
 //   "unexpected set leak"
 // Empty when they agree.
-std::vector<std::string> CompareListings(const TableListing& want, const TableListing& got);
+// `table` names the table in the messages.
+std::vector<std::string> CompareListings(const TableListing& want, const TableListing& got,
+                                         std::string_view table = kTable);
 
 }  // namespace wgate::firewall
