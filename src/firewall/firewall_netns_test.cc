@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/netlink.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 
 #include "base/strings.h"
 #include "firewall/firewall.h"
+#include "firewall/nft_monitor.h"
 #include "firewall/nftables_backend.h"
 #include "netns_harness.h"
 
@@ -32,6 +34,7 @@ namespace wgate::firewall {
 namespace {
 
 using std::chrono::milliseconds;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -830,6 +833,176 @@ TEST_F(FirewallNetnsTest, ApplyTiming) {
             << "[ timing ] NftBackend::Run of the connected script alone, median of " << kRuns
             << ": " << run_ms[kRuns / 2] << " ms\n";
   RecordProperty("apply_median_ms", std::to_string(apply_ms[kRuns / 2]));
+}
+
+// ---- Tampering by another NET_ADMIN process, with the owned twin and the event monitor.
+
+TEST_F(FirewallNetnsTest, OwnedTwinKeepsBlockingWhenAnotherProcessDeletesFlushesOrUnhooks) {
+  fw_ = std::make_unique<Firewall>(*backend_, FirewallOptions{.owned_twin = true});
+  ASSERT_TRUE(Apply(Connected()).ok());
+  ASSERT_TRUE(fw_->owned_twin_active()) << fw_->ownership_summary();
+  // A second transaction through the same backend may replace the owned table: libnftables
+  // keeps one socket for the context's life.
+  ASSERT_TRUE(Apply(Lockdown()).ok());
+  ASSERT_TRUE(Apply(Connected()).ok());
+  EXPECT_THAT(Problems(), IsEmpty());
+  far_cap_->Take(milliseconds(0));
+
+  Nft({"delete", "table", "inet", "wgate"});
+  EXPECT_THAT(Problems(), ElementsAre("table inet wgate is missing"));
+  EXPECT_EQ(SendUdp(Addr("192.0.2.2:9")), EPERM);  // the twin still refuses
+  EXPECT_EQ(TcpConnect(*gw_, Addr("192.0.2.2:80")).err, ECONNREFUSED);
+  // The twin itself: another process can neither delete it, nor unhook it; flush skips it.
+  EXPECT_FALSE(gw_->Exec({"nft", "delete", "table", "inet", "wgate_owned"}).ok());
+  EXPECT_FALSE(
+      gw_->Exec({"nft", "add", "table", "inet", "wgate_owned", "{ flags dormant; }"}).ok());
+  Nft({"flush", "ruleset"});
+  EXPECT_EQ(SendUdp(Addr("192.0.2.2:9")), EPERM);
+  ASSERT_TRUE(Reapply().ok());
+  EXPECT_THAT(Problems(), IsEmpty());
+  Nft({"add", "table", "inet", "wgate", "{ flags dormant; }"});
+  EXPECT_THAT(Problems(), ElementsAre("table inet wgate: unexpected attribute at position 1: "
+                                      "`flags dormant`"));
+  EXPECT_EQ(SendUdp(Addr("192.0.2.2:9")), EPERM);
+  std::vector<netns::Packet> leaked = FarTraffic();
+  EXPECT_THAT(leaked, IsEmpty()) << netns::Describe(leaked);
+
+  // Control: the same deletion without the twin opens the namespace.
+  ASSERT_TRUE(RemoveAll().ok());
+  fw_ = std::make_unique<Firewall>(*backend_);
+  ASSERT_TRUE(Apply(Connected()).ok());
+  Result<std::string> tables = gw_->Exec({"nft", "list", "tables"});
+  ASSERT_TRUE(tables.ok());
+  EXPECT_THAT(*tables, Not(HasSubstr("wgate_owned")));
+  Nft({"delete", "table", "inet", "wgate"});
+  EXPECT_EQ(SendUdp(Addr("192.0.2.2:9")), 0);
+}
+
+TEST_F(FirewallNetnsTest, OwnedTwinGoesWithItsOwnerAndTheTableStays) {
+  fw_ = std::make_unique<Firewall>(*backend_, FirewallOptions{.owned_twin = true});
+  ASSERT_TRUE(Apply(Lockdown()).ok());
+  Result<std::string> listed = gw_->Exec({"nft", "list", "table", "inet", "wgate_owned"});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_THAT(*listed, HasSubstr("table inet wgate_owned { # progname "));
+  EXPECT_THAT(*listed, HasSubstr("\tflags owner\n"));
+  // The process dies: its socket closes, the kernel drops the twin, inet wgate stays (locked).
+  fw_.reset();
+  backend_.reset();
+  Result<std::string> tables = gw_->Exec({"nft", "list", "tables"});
+  ASSERT_TRUE(tables.ok());
+  EXPECT_THAT(*tables, HasSubstr("table inet wgate\n"));
+  EXPECT_THAT(*tables, Not(HasSubstr("wgate_owned")));
+  EXPECT_EQ(SendUdp(Addr("192.0.2.2:9")), EPERM);
+}
+
+TEST_F(FirewallNetnsTest, UnblockFromAnotherProcessCannotRemoveARunningGatewaysTwin) {
+  fw_ = std::make_unique<Firewall>(*backend_, FirewallOptions{.owned_twin = true});
+  ASSERT_TRUE(Apply(Connected()).ok());
+  std::unique_ptr<NftablesBackend> other_backend;
+  Status removed;
+  ASSERT_TRUE(gw_->Run([&] {
+                   other_backend = std::move(*NftablesBackend::Create());
+                   Firewall other(*other_backend);
+                   removed = other.RemoveAll();
+                 })
+                  .ok());
+  ASSERT_FALSE(removed.ok());
+  EXPECT_THAT(removed.error().message(), HasSubstr("table inet wgate_owned remains"));
+  EXPECT_EQ(SendUdp(Addr("192.0.2.2:9")), EPERM);
+  ASSERT_TRUE(RemoveAll().ok());  // the owner can
+  EXPECT_EQ(SendUdp(Addr("192.0.2.2:9")), 0);
+}
+
+TEST_F(FirewallNetnsTest, BackendSocketIsCloseOnExecAndItsPortIdKnown) {
+  ASSERT_NE(backend_->portid(), 0u);
+  bool found = false;
+  ASSERT_TRUE(gw_->Run([&] {
+                   for (int fd = 0; fd < 1024; ++fd) {
+                     sockaddr_nl addr{};
+                     socklen_t len = sizeof addr;
+                     int protocol = -1;
+                     socklen_t plen = sizeof protocol;
+                     if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+                         addr.nl_family != AF_NETLINK || addr.nl_pid != backend_->portid() ||
+                         getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &plen) != 0 ||
+                         protocol != NETLINK_NETFILTER) {
+                       continue;
+                     }
+                     found = true;
+                     EXPECT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC) << "fd " << fd;
+                   }
+                 })
+                  .ok());
+  EXPECT_TRUE(found);
+}
+
+// Waits for the monitor's fd; returns how long it took, or nullopt.
+std::optional<milliseconds> WaitReadable(int fd, milliseconds limit) {
+  const Clock::time_point start = Clock::now();
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(limit.count())) != 1) return std::nullopt;
+  return std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+}
+
+TEST_F(FirewallNetnsTest, MonitorReportsAnotherProcessesDeletionWithinMilliseconds) {
+  std::unique_ptr<NftMonitor> monitor;
+  ASSERT_TRUE(
+      gw_->Run([&] {
+           auto m = NftMonitor::Open({"inet wgate", "inet wgate_owned"}, backend_->portid());
+           ASSERT_TRUE(m.ok()) << m.error().message();
+           monitor = std::move(*m);
+         })
+          .ok());
+  ASSERT_TRUE(monitor);
+  fw_ = std::make_unique<Firewall>(*backend_, FirewallOptions{.owned_twin = true});
+  ASSERT_TRUE(Apply(Connected()).ok());
+  ASSERT_TRUE(Reapply().ok());
+  // Its own transactions wake nothing.
+  Result<NftChanges> own = monitor->Read();
+  ASSERT_TRUE(own.ok());
+  EXPECT_FALSE(own->changed) << ::testing::PrintToString(own->descriptions);
+  // Someone else's table is none of its business.
+  Nft({"add", "table", "inet", "unrelated"});
+  EXPECT_FALSE(monitor->Read()->changed);
+
+  const Clock::time_point t0 = Clock::now();
+  Nft({"delete", "table", "inet", "wgate"});
+  std::optional<milliseconds> woke = WaitReadable(monitor->fd(), milliseconds(1000));
+  ASSERT_TRUE(woke.has_value()) << "no event within a second";
+  const auto since = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
+  Result<NftChanges> c = monitor->Read();
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_TRUE(c->changed);
+  EXPECT_THAT(c->descriptions, Contains("NFT_MSG_DELTABLE inet wgate"));
+  // `since` includes starting the nft process.
+  EXPECT_LT(since.count(), 500);
+  std::cout << "[ timing ] `nft delete table inet wgate` started to event read: " << since.count()
+            << " ms\n";
+  RecordProperty("delete_to_event_ms", std::to_string(since.count()));
+  Nft({"add", "table", "inet", "wgate", "{ flags dormant; }"});
+  ASSERT_TRUE(WaitReadable(monitor->fd(), milliseconds(1000)).has_value());
+  EXPECT_THAT(monitor->Read()->descriptions, Contains("NFT_MSG_NEWTABLE inet wgate flags dormant"));
+}
+
+TEST_F(FirewallNetnsTest, MonitorReportsLostEventsAsAChange) {
+  std::unique_ptr<NftMonitor> monitor;
+  ASSERT_TRUE(gw_->Run([&] {
+                   auto m = NftMonitor::Open({"inet wgate"}, 0);
+                   ASSERT_TRUE(m.ok()) << m.error().message();
+                   monitor = std::move(*m);
+                 })
+                  .ok());
+  const int small = 1;  // the kernel rounds it up to its minimum, a few KiB
+  ASSERT_EQ(setsockopt(monitor->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &small, sizeof small), 0);
+  // Events of an unwatched table fill the buffer just as well.
+  std::string script = "add table inet other\nadd chain inet other c\n";
+  for (int i = 0; i < 500; ++i)
+    script += StrCat("add rule inet other c ip daddr 192.0.2.", i % 250, " accept\n");
+  ASSERT_TRUE(gw_->Run([&] { ASSERT_TRUE(backend_->Run(script).ok()); }).ok());
+  Result<NftChanges> c = monitor->Read();
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_TRUE(c->changed);
+  EXPECT_THAT(c->descriptions, Contains(StartsWith("events lost (ENOBUFS)")));
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
 #include "firewall/nftables_backend.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <nftables/libnftables.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <set>
 
 #include "base/strings.h"
 #include "base/unique_fd.h"
@@ -23,6 +27,54 @@ std::string OneLine(std::string_view text) {
   return out;
 }
 
+std::set<int> OpenFds() {
+  std::set<int> fds;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* e = ::readdir(d)) {
+      // Not the directory's own fd: closed below, its number is free for nft_ctx_new().
+      if (e->d_name[0] != '.' && std::atoi(e->d_name) != ::dirfd(d)) {
+        fds.insert(std::atoi(e->d_name));
+      }
+    }
+    ::closedir(d);
+  }
+  return fds;
+}
+
+// Makes every fd that nft_ctx_new() opened (`before`: the fds open before it) close-on-exec,
+// and returns the port id of its NETLINK_NETFILTER socket, bound now (an unbound netlink socket
+// gets its port id only at its first send) so that it is known from the start; 0 if not found.
+uint32_t AdoptLibraryFds(const std::set<int>& before) {
+  uint32_t portid = 0;
+  for (int fd : OpenFds()) {
+    if (before.count(fd) > 0) continue;
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags < 0) continue;
+    ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    int protocol = -1;
+    socklen_t len = sizeof protocol;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) != 0 ||
+        protocol != NETLINK_NETFILTER) {
+      continue;
+    }
+    sockaddr_nl addr{};
+    len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+        addr.nl_family != AF_NETLINK) {
+      continue;
+    }
+    if (addr.nl_pid == 0) {
+      sockaddr_nl any{};
+      any.nl_family = AF_NETLINK;
+      (void)::bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any);  // autobind
+      len = sizeof addr;
+      if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) continue;
+    }
+    portid = addr.nl_pid;
+  }
+  return portid;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<NftablesBackend>> NftablesBackend::Create() {
@@ -32,15 +84,17 @@ Result<std::unique_ptr<NftablesBackend>> NftablesBackend::Create() {
   if (!probe) return Error::FromErrno("firewall: socket(AF_NETLINK, NETLINK_NETFILTER)", errno);
   probe.reset();
 
+  const std::set<int> before = OpenFds();
   nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
   if (ctx == nullptr) return Error("firewall: nft_ctx_new failed");
+  const uint32_t portid = AdoptLibraryFds(before);
   if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
     nft_ctx_free(ctx);
     return Error("firewall: cannot buffer libnftables output");
   }
   // Counter and quota values change with traffic; the verifier compares listings as text.
   nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_STATELESS);
-  return std::unique_ptr<NftablesBackend>(new NftablesBackend(ctx));
+  return std::unique_ptr<NftablesBackend>(new NftablesBackend(ctx, portid));
 }
 
 NftablesBackend::~NftablesBackend() { nft_ctx_free(ctx_); }
