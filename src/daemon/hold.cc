@@ -199,9 +199,11 @@ int RunHold(const HoldOptions& options) {
   UniqueFd ticker = MakeTimer(options.tick, options.tick);
   bool running = true;
   while (running) {
-    pollfd fds[] = {
-        {sigfd.get(), POLLIN, 0}, {control->fd(), POLLIN, 0}, {ticker.get(), POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+    pollfd fds[] = {{sigfd.get(), POLLIN, 0},
+                    {control->fd(), POLLIN, 0},
+                    {ticker.get(), POLLIN, 0},
+                    {NftEventsFd(**kernel), POLLIN, 0}};
+    if (::poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       LogError(StrCat("poll: ", std::strerror(errno)));
       return 3;
@@ -221,7 +223,9 @@ int RunHold(const HoldOptions& options) {
     }
     if (running && fds[1].revents) {
       control->ServeOne([&](std::string_view request) -> std::string {
-        if (request == "status") return StatusToJson(holder.status()).dump();
+        if (request == "status") {
+          return StatusToJson(WithProtections(holder.status(), **kernel)).dump();
+        }
         if (request == "ping") return "{}";
         if (request == "down") {
           running = false;
@@ -238,10 +242,14 @@ int RunHold(const HoldOptions& options) {
         return UnknownControlRequest(request);
       });
     }
+    bool tick = false;
     if (running && fds[2].revents) {
       Drain(ticker.get());
-      holder.Tick();
+      tick = true;
     }
+    // Another process changed wgate's table: alone, the holder re-locks at once.
+    if (running && fds[3].revents) tick |= NftTablesChanged(**kernel);
+    if (tick) holder.Tick();
   }
   return 0;
 }

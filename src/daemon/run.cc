@@ -114,7 +114,8 @@ int RunDaemon(const RunOptions& options) {
     return 3;
   }
   // 1. Lockdown, before the environment or any file is read.
-  auto kernel = OpenKernel(options.test_without_nftables);
+  // The owned twin: a table other processes cannot delete while this one runs.
+  auto kernel = OpenKernel(options.test_without_nftables, {.owned_twin = true});
   if (!kernel.ok()) {
     LogError(kernel.error().message());
     return 3;
@@ -185,6 +186,8 @@ int RunDaemon(const RunOptions& options) {
         {sigfd.get(), POLLIN, 0},        {control->fd(), POLLIN, 0},
         {watch.fd(), POLLIN, 0},         {ticker.get(), POLLIN, 0},
         {reload_timer.get(), POLLIN, 0}, {monitor.ok() ? (*monitor)->fd() : -1, POLLIN, 0}};
+    const size_t nft_events = fds.size();
+    fds.push_back({NftEventsFd(**kernel), POLLIN, 0});
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       LogError(StrCat("poll: ", std::strerror(errno)));
@@ -207,7 +210,7 @@ int RunDaemon(const RunOptions& options) {
     }
     if (running && fds[1].revents) {
       control->ServeOne([&](std::string_view request) -> std::string {
-        if (request == "status") return StatusToJson(gw.status()).dump();
+        if (request == "status") return StatusToJson(WithProtections(gw.status(), **kernel)).dump();
         if (request == "ping") return "{}";
         if (request == "down") {
           gw.Stop("stopped by `wgate down`; the lockdown stays");
@@ -244,6 +247,8 @@ int RunDaemon(const RunOptions& options) {
         }
       }
     }
+    // Another process changed wgate's tables: verify (and re-apply) now, not at the next tick.
+    if (running && fds[nft_events].revents) tick |= NftTablesChanged(**kernel);
     if (running && tick) {
       bool was_connected = gw.status().state == GatewayState::kConnected;
       gw.Tick();

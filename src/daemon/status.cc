@@ -78,6 +78,7 @@ nlohmann::json StatusToJson(const GatewayStatus& s) {
       {"rx_bytes", s.rx_bytes},
       {"tx_bytes", s.tx_bytes},
       {"warnings", s.warnings},
+      {"protections", s.protections},
       {"pid", s.pid},
   };
   j["last_handshake"] = s.last_handshake
@@ -103,9 +104,10 @@ GatewayStatus StatusFromJson(const nlohmann::json& j) {
   s.rx_bytes = j.value("rx_bytes", uint64_t{0});
   s.tx_bytes = j.value("tx_bytes", uint64_t{0});
   s.pid = j.value("pid", 0);
-  if (j.contains("warnings") && j["warnings"].is_array()) {
-    for (const auto& w : j["warnings"]) {
-      if (w.is_string()) s.warnings.push_back(w.get<std::string>());
+  for (auto [key, into] : {std::pair{"warnings", &s.warnings}, {"protections", &s.protections}}) {
+    if (!j.contains(key) || !j[key].is_array()) continue;
+    for (const auto& w : j[key]) {
+      if (w.is_string()) into->push_back(w.get<std::string>());
     }
   }
   if (j.contains("last_handshake") && j["last_handshake"].is_number_integer()) {
@@ -135,6 +137,7 @@ std::string FormatStatus(const GatewayStatus& s, WallTime now) {
       << "\n";
     o << "transfer: " << Bytes(s.rx_bytes) << " received, " << Bytes(s.tx_bytes) << " sent\n";
   }
+  for (const std::string& p : s.protections) o << "protection: " << p << "\n";
   for (const std::string& w : s.warnings) o << "warning: " << w << "\n";
   if (s.pid) o << "pid: " << s.pid << "\n";
   return o.str();

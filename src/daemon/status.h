@@ -34,6 +34,9 @@ struct GatewayStatus {
   std::optional<WallTime> last_handshake;
   uint64_t rx_bytes = 0, tx_bytes = 0;
   std::vector<std::string> warnings;  // config warnings, failed hooks
+  // What guards the ruleset on this kernel, one line each ("table ownership: on (...)",
+  // "nftables events: watched (...)"), and which of them are not in force.
+  std::vector<std::string> protections;
   int pid = 0;
   // A gateway: connected with verified rules. A holder: the namespace verified locked.
   bool healthy() const {

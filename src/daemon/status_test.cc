@@ -66,6 +66,18 @@ TEST(StatusTest, JsonRoundTrip) {
   EXPECT_EQ(StatusToJson(back), j);
 }
 
+TEST(StatusTest, ProtectionsAreListedAndSurviveTheControlSocket) {
+  GatewayStatus s = Connected();
+  s.protections = {"table ownership: on (...)", "nftables events: watched (...)"};
+  GatewayStatus back = StatusFromJson(StatusToJson(s));
+  EXPECT_EQ(back.protections, s.protections);
+  const std::string text = FormatStatus(back, WallTime{} + std::chrono::seconds(1'700'000'010));
+  EXPECT_NE(text.find("protection: table ownership: on (...)\nprotection: nftables events: "
+                      "watched (...)\n"),
+            std::string::npos)
+      << text;
+}
+
 TEST(StatusTest, HolderSaysItsRoleAndIsHealthyWhenLocked) {
   GatewayStatus s;
   s.role = "hold";
