@@ -297,6 +297,58 @@ scenario_ruleset_flushed_from_outside() {
   check "no leaks" no_leaks
 }
 
+reapplied() { gw_status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["rules_reapplied"])'; }
+
+scenario_table_deleted_under_continuous_sender() {
+  fresh_config
+  wg_start_gateway
+  check "connects" wait_state connected
+  check "status says the table is owned" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'protection: table ownership: on'"
+  check "and that events are watched" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'protection: nftables events: watched'"
+  start_sender
+  # And to the uplink's own subnet, which the tunnel's policy routing leaves to the main table
+  # (suppress_prefixlength 0): with no table at all these go straight out of the uplink.
+  wg_spawn ip netns exec "$NS_GW" python3 -c '
+import socket, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+while True:
+    try: u.sendto(b"x" * 64, ("192.0.2.1", 9999))
+    except OSError: pass
+    time.sleep(0.002)
+' >/dev/null 2>&1
+  local lan_sender=${WG_PIDS[-1]}
+  sleep 0.5
+  reset_leaks
+  local before; before=$(reapplied)
+  # Another NET_ADMIN process deletes wgate's table: the owned twin still blocks, and the daemon
+  # puts the table back within milliseconds (its periodic check runs only every second).
+  in_gw nft delete table inet wgate
+  local t0; t0=$(date +%s%N)
+  for _ in $(seq 200); do in_gw nft list table inet wgate >/dev/null 2>&1 && break; sleep 0.005; done
+  local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  check "the table is back within 200 ms (${ms} ms)" [ "$ms" -lt 200 ]
+  wg_log "    table inet wgate deleted: back after ${ms} ms"
+  sleep 0.3
+  check "the re-apply is reported" bash -c "[ \"\$(ip netns exec '$NS_GW' '$WGATE' status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"rules_reapplied\"])')\" -gt $before ]"
+  check "verified again" bash -c "ip netns exec '$NS_GW' '$WGATE' status --json | grep -q '\"rules_verified\": true'"
+  # The twin itself cannot be deleted, unhooked or flushed by another process.
+  check "deleting the owned twin is refused" bash -c "! ip netns exec '$NS_GW' nft delete table inet wgate_owned 2>/dev/null"
+  check "so is making it dormant" bash -c "! ip netns exec '$NS_GW' nft add table inet wgate_owned '{ flags dormant; }' 2>/dev/null"
+  in_gw nft flush ruleset
+  check "flush ruleset leaves the twin" bash -c "ip netns exec '$NS_GW' nft list table inet wgate_owned >/dev/null"
+  in_gw nft add table inet wgate '{ flags dormant; }'
+  sleep 0.5
+  check "the table is back after the flush and the dormant flag" bash -c "ip netns exec '$NS_GW' nft list table inet wgate >/dev/null && ! ip netns exec '$NS_GW' nft list table inet wgate | grep -q dormant"
+  check "verified" bash -c "ip netns exec '$NS_GW' '$WGATE' status --json | grep -q '\"rules_verified\": true'"
+  stop_sender
+  kill "$lan_sender" 2>/dev/null; wait "$lan_sender" 2>/dev/null
+  check "no leaks" no_leaks
+  check "the tunnel still works" eq "$(consumer_fetch)" 198.51.100.2
+  # Three changes from outside (delete; flush; dormant: the last two may come as one burst), and
+  # none of the daemon's own re-applies.
+  check "the daemon heard of each change from outside, and only of those" bash -c "n=\$(grep -c 'another process changed wgate.s tables' '$WG_DIR/wgate.log'); [ \$n -ge 2 ] && [ \$n -le 3 ]"
+}
+
 scenario_unblock_opens() {
   fresh_config
   wg_start_gateway
@@ -460,7 +512,7 @@ all=(healthy_tunnel malformed_config missing_config wgate_down sigkill server_un
      ipv6_probe_with_ipv4_config dns_outside_the_tunnel tunnel_deleted_from_outside reload_while_sending
      lan_and_published_port hostname_endpoint ruleset_flushed_from_outside unblock_opens
      blackhole_fallback_without_nftables healthy_before_any_traffic
-     hold_keeps_consumers_across_gateway_restarts)
+     hold_keeps_consumers_across_gateway_restarts table_deleted_under_continuous_sender)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 
