@@ -131,7 +131,7 @@ Status InstallBlackholeFallback(netlink::RouteNetlink& net, bool (*set_ipv6_disa
 
 Gateway::~Gateway() = default;
 
-Gateway::Gateway(GatewayDeps deps) : deps_(deps) {
+Gateway::Gateway(GatewayDeps deps) : deps_(deps), lookups_(deps.clock) {
   WGATE_CHECK(deps_.net && deps_.engine && deps_.resolv && deps_.resolver && deps_.clock);
   status_.pid = static_cast<int>(::getpid());
 }
@@ -153,6 +153,23 @@ Status Gateway::ApplyLockdown(const std::vector<IpAddress>& dns_hole, uint32_t f
 }
 
 Status Gateway::Lockdown() {
+  Status s = InstallLockdown();
+  if (!s.ok()) return s;
+  // Behind the lockdown, before any consumer could have been let in on anything: the resolvers
+  // of the namespace's original resolv.conf, from the record or the backup, never the file as
+  // it is now (a consumer may have written it since).
+  if (deps_.establish_resolv_origin) deps_.establish_resolv_origin();
+  bootstrap_resolvers_ = deps_.resolv->OriginalNameservers();
+  std::string list;
+  for (const IpAddress& r : bootstrap_resolvers_) list += (list.empty() ? "" : ", ") + r.ToString();
+  LogInfo(list.empty() ? std::string("no resolver recorded at lockdown: a host-name Endpoint "
+                                     "cannot be looked up")
+                       : "a host-name Endpoint will be looked up with " + list +
+                             " (the namespace's resolv.conf at lockdown)");
+  return s;
+}
+
+Status Gateway::InstallLockdown() {
   // The uplink holds the default route now; a blackhole fallback would hide it later.
   if (auto uplink = deps_.net->FindUplink(); uplink.ok()) uplink_ = *uplink;
   if (deps_.firewall) {
@@ -249,30 +266,52 @@ Status Gateway::ResolveEndpoint(Plan* plan) {
   }
   const config::Endpoint& ep = *server->endpoint;
   if (ep.ip) return Ok();
-  std::vector<IpAddress> resolvers = deps_.resolv->OriginalNameservers();
-  if (resolvers.empty()) {
-    return Error("Endpoint \"" + ep.ToString() +
-                 "\" is a host name and the container has no resolver to look it up");
+  // The same text as the last good lookup (a reload, SIGHUP, a retry): the same address, and no
+  // query that whoever answers DNS could use to move the endpoint.
+  if (std::optional<SocketAddress> cached = lookups_.Cached(plan->endpoint_text)) {
+    plan->endpoint = *cached;
+    return Ok();
   }
-  // The hole: port 53 to the container's original resolvers, for wgate's marked sockets only.
+  const std::string quoted = "Endpoint \"" + plan->endpoint_text + "\"";
+  if (bootstrap_resolvers_.empty()) {
+    return Error(quoted +
+                 " is a host name and no resolver was recorded at lockdown (the namespace's "
+                 "original /etc/resolv.conf named no nameserver, or was an earlier wgate's "
+                 "rewrite with no record of the original left); write the server's IP address "
+                 "in Endpoint");
+  }
+  if (Duration wait = lookups_.WaitBeforeLookup(plan->endpoint_text); wait > Duration::zero()) {
+    return Error(StrCat("cannot resolve ", quoted, ": ", lookups_.LastError(plan->endpoint_text),
+                        "; next lookup in ", std::chrono::ceil<std::chrono::seconds>(wait).count(),
+                        " s"));
+  }
+  const std::vector<IpAddress>& resolvers = bootstrap_resolvers_;
+  // The hole: port 53 to the namespace's original resolvers, for wgate's marked sockets only.
   if (Status s = ApplyLockdown(resolvers, plan->fwmark); !s.ok()) return s;
   auto addrs = deps_.resolver->Resolve(ep.host, resolvers, plan->fwmark);
   if (Status s = ApplyLockdown({}, 0); !s.ok()) {  // close it again at once
     resolver_hole_open_ = true;                    // Tick keeps trying; status shows it
     status_.rules_verified = false;
     status_.rules_problem = "the resolver hole could not be closed: " + s.error().message();
+    lookups_.Failed(plan->endpoint_text, status_.rules_problem);
     return s;
   }
-  if (!addrs.ok())
-    return Error("cannot resolve Endpoint \"" + ep.ToString() + "\": " + addrs.error().message());
+  if (!addrs.ok()) {
+    lookups_.Failed(plan->endpoint_text, addrs.error().message());
+    return Error("cannot resolve " + quoted + ": " + addrs.error().message());
+  }
   // IPv4 unless the uplink only routes IPv6.
   bool prefer_v6 = plan->uplink.gateway6 && !plan->uplink.gateway4;
   std::optional<IpAddress> chosen;
   for (const IpAddress& a : *addrs) {
     if (!chosen || (a.is_v6() == prefer_v6 && chosen->is_v6() != prefer_v6)) chosen = a;
   }
-  if (!chosen) return Error("Endpoint \"" + ep.ToString() + "\" resolved to no usable address");
+  if (!chosen) {
+    lookups_.Failed(plan->endpoint_text, "no usable address");
+    return Error(quoted + " resolved to no usable address");
+  }
   plan->endpoint = SocketAddress{*chosen, ep.port};
+  lookups_.Succeeded(plan->endpoint_text, plan->endpoint);
   LogInfo("resolved " + ep.host + " to " + chosen->ToString());
   return Ok();
 }

@@ -6,7 +6,9 @@
 //  1. Lockdown(): before anything is read, the drop-everything ruleset, atomically. If nftables
 //     cannot be used at all: blackhole default routes in every table instead. Never neither.
 //  2. Load(): settings and config; any error leaves the lockdown and reports "blocked: why".
-//  3. A hostname endpoint is resolved through a hole only wgate's marked sockets can use.
+//  3. A hostname endpoint is resolved through a hole only wgate's marked sockets can use, asking
+//     only the resolvers snapshotted at lockdown (marked_resolver.h), and only when its text is
+//     new or after a backoff (endpoint_lookups.h).
 //  4. The connected ruleset replaces the lockdown in one transaction.
 //  5. Engine, addresses, MTU, routes (wg-quick's policy routing), DNS.
 //  6. Read-back verification (Tick() re-verifies and re-applies).
@@ -16,6 +18,7 @@
 // Thread-safety: none; the daemon's main loop drives it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +29,7 @@
 #include "base/ip.h"
 #include "config/settings.h"
 #include "config/wg_config.h"
+#include "daemon/endpoint_lookups.h"
 #include "daemon/resolv_conf.h"
 #include "daemon/status.h"
 #include "firewall/firewall.h"
@@ -118,6 +122,10 @@ struct GatewayDeps {
   // Switches IPv6 off/on in the namespace (the blackhole fallback's last step); SetIpv6Disabled
   // unless a test replaces it.
   bool (*set_ipv6_disabled)(bool disabled) = &SetIpv6Disabled;
+  // Run by Lockdown() behind the lockdown, before it snapshots the bootstrap resolvers: makes
+  // `resolv`'s backup hold the namespace's original resolv.conf (EstablishResolvOrigin in `wgate
+  // run`). Unset: the backup is taken as it is.
+  std::function<void()> establish_resolv_origin = nullptr;
 };
 
 class Gateway {
@@ -128,7 +136,10 @@ class Gateway {
   Gateway& operator=(const Gateway&) = delete;
 
   // Step 1. Must be the first thing the process does. Fails only when neither the firewall nor
-  // the blackhole fallback could be installed (the daemon then exits non-zero).
+  // the blackhole fallback could be installed (the daemon then exits non-zero). Behind the
+  // lockdown it snapshots the resolvers a host-name Endpoint is looked up with: the nameservers
+  // of the namespace's original resolv.conf (the recorded origin, the backup), kept in memory;
+  // the current /etc/resolv.conf, which consumers can write, is never asked again.
   Status Lockdown();
 
   // Steps 2-7: reads the settings and the config and connects, or stays blocked with the reason.
@@ -158,6 +169,7 @@ class Gateway {
 
   Result<std::unique_ptr<Plan>> MakePlan(const config::WgConfig& config,
                                          const config::GatewaySettings& settings);
+  Status InstallLockdown();  // Lockdown() without the snapshot
   Status ResolveEndpoint(Plan* plan);
   Status BringUp(const Plan& plan);
   // Brings `plan` up and makes it the active tunnel; on failure rolls back to the lockdown and
@@ -181,6 +193,8 @@ class Gateway {
   bool transient_failure_ = false;
   bool ipv6_disabled_by_us_ = false;  // by the blackhole fallback, to restore on Unblock
   bool resolver_hole_open_ = false;
+  std::vector<IpAddress> bootstrap_resolvers_;  // snapshotted by Lockdown()
+  EndpointLookups lookups_;                     // when to look the Endpoint up, the last address
   // tx bytes when the last handshake went stale while connected: unchanged means idle.
   std::optional<uint64_t>
       stale_tx_bytes_;  // closing it failed: Tick retries, rules are not verified

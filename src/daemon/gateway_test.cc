@@ -113,6 +113,9 @@ class GatewayTest : public ::testing::Test {
       ipv6_disabled = disabled;
       return true;
     };
+    // As `wgate run` does behind the lockdown: the file as it is then becomes the backup.
+    if (record_origin_)
+      deps.establish_resolv_origin = [this] { (void)resolv_->SetBackup(resolv_->ReadCurrent()); };
     return std::make_unique<Gateway>(deps);
   }
   static inline bool ipv6_disabled = false;
@@ -136,6 +139,7 @@ class GatewayTest : public ::testing::Test {
   FakeClock clock_;
   std::string resolv_path_;
   std::unique_ptr<ResolvConf> resolv_;
+  bool record_origin_ = true;
   size_t kernel_rules_ = 0;
 };
 
@@ -351,6 +355,101 @@ TEST_F(GatewayTest, UnresolvableEndpointBlocks) {
             "cannot resolve Endpoint \"nowhere.example:51820\": NXDOMAIN (retrying)");
   EXPECT_TRUE(gw.should_retry());
   EXPECT_THAT(LastScript(), Not(HasSubstr("meta mark")));
+}
+
+TEST_F(GatewayTest, TheResolversAreTheOnesSnapshottedAtLockdown) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  // A consumer shares the file and writes its own resolver; the snapshot is in memory, so not
+  // even the backup is read again.
+  ASSERT_TRUE(WriteFileInPlace(resolv_path_, "nameserver 203.0.113.66\n").ok());
+  ASSERT_TRUE(
+      WriteFileInPlace(dir_.path() + "/resolv.conf.orig", "nameserver 203.0.113.66\n").ok());
+  gw.Load(WriteConfig(Config("", "vpn.example:51820")), {});
+  ASSERT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  ASSERT_EQ(resolver_.resolvers.size(), 1u);
+  EXPECT_EQ(resolver_.resolvers[0].ToString(), "127.0.0.11");
+  for (const std::string& script : nft_.scripts()) {
+    EXPECT_THAT(script, Not(HasSubstr("203.0.113.66")));
+  }
+}
+
+TEST_F(GatewayTest, NoResolverRecordedAtLockdownBlocksAndNeverAsksTheCurrentFile) {
+  record_origin_ = false;  // e.g. the file was an earlier wgate's rewrite with no record left
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  ASSERT_TRUE(WriteFileInPlace(resolv_path_, "nameserver 203.0.113.66\n").ok());
+  gw.Load(WriteConfig(Config("", "vpn.example:51820")), {});
+  EXPECT_EQ(gw.status().state, GatewayState::kBlocked);
+  EXPECT_EQ(gw.status().reason,
+            "Endpoint \"vpn.example:51820\" is a host name and no resolver was recorded at "
+            "lockdown (the namespace's original /etc/resolv.conf named no nameserver, or was an "
+            "earlier wgate's rewrite with no record of the original left); write the server's "
+            "IP address in Endpoint (retrying)");
+  EXPECT_TRUE(resolver_.calls.empty());
+  EXPECT_THAT(LastScript(), Not(HasSubstr("meta mark")));
+  // A numeric Endpoint needs no resolver.
+  gw.Load(WriteConfig(Config("", "198.51.100.1:51820")), {});
+  EXPECT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+}
+
+TEST_F(GatewayTest, AReloadWithTheSameEndpointTextReusesTheAddress) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  std::string path = WriteConfig(Config("", "vpn.example:51820"));
+  gw.Load(path, {});
+  ASSERT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  ASSERT_EQ(resolver_.calls.size(), 1u);
+  size_t scripts = nft_.scripts().size();
+  clock_.Advance(std::chrono::hours(1));
+  gw.Load(path, {});  // SIGHUP, same text
+  WriteConfig(Config("MTU = 1380\n", "vpn.example:51820"));
+  gw.Load(path, {});  // another config, same Endpoint
+  EXPECT_EQ(resolver_.calls.size(), 1u);
+  EXPECT_EQ(engine_.endpoint.ToString(), "203.0.113.9:51820");
+  EXPECT_EQ(engine_.mtu, 1380u);
+  for (size_t i = scripts; i < nft_.scripts().size(); ++i) {
+    EXPECT_THAT(nft_.scripts()[i], Not(HasSubstr("meta mark 0x0000ca6c ip daddr 127.0.0.11")))
+        << "no resolver hole without a lookup";
+  }
+  // The user changes the text: looked up again.
+  WriteConfig(Config("", "vpn.example:51821"));
+  gw.Load(path, {});
+  EXPECT_EQ(resolver_.calls.size(), 2u);
+  EXPECT_EQ(engine_.endpoint.ToString(), "203.0.113.9:51821");
+}
+
+TEST_F(GatewayTest, FailedLookupsBackOffBeforeTheNextQuery) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  std::string path = WriteConfig(Config("", "nowhere.example:51820"));
+  gw.Load(path, {});
+  ASSERT_EQ(resolver_.calls.size(), 1u);
+  gw.Load(path, {});  // an immediate retry asks nobody
+  EXPECT_EQ(resolver_.calls.size(), 1u);
+  EXPECT_EQ(gw.status().reason,
+            "cannot resolve Endpoint \"nowhere.example:51820\": NXDOMAIN; next lookup in 1 s "
+            "(retrying)");
+  EXPECT_TRUE(gw.should_retry());
+  EXPECT_THAT(LastScript(), Not(HasSubstr("meta mark")));
+  clock_.Advance(std::chrono::seconds(1));
+  gw.Load(path, {});
+  EXPECT_EQ(resolver_.calls.size(), 2u);
+  clock_.Advance(std::chrono::milliseconds(1700));  // the second wait is 1.8 s to 2 s
+  gw.Load(path, {});
+  EXPECT_EQ(resolver_.calls.size(), 2u);
+  clock_.Advance(std::chrono::milliseconds(300));
+  gw.Load(path, {});
+  EXPECT_EQ(resolver_.calls.size(), 3u);
+  // A corrected name is looked up at once.
+  WriteConfig(Config("", "vpn.example:51820"));
+  gw.Load(path, {});
+  EXPECT_EQ(resolver_.calls.size(), 4u);
+  EXPECT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
 }
 
 TEST_F(GatewayTest, EngineFailureRollsBackToLockdown) {

@@ -60,10 +60,9 @@ Status ResolvConf::SetBackup(const std::string& original) {
 }
 
 std::vector<IpAddress> ResolvConf::OriginalNameservers() const {
+  // Never the file as it is now: consumers share it and may have written it since.
   if (std::optional<std::string> backup = ReadBackup()) return ParseNameservers(*backup);
-  std::string current = ReadCurrent();
-  // An earlier wgate's rewrite names the tunnel's DNS, which is no bootstrap resolver.
-  return WrittenByWgate(current) ? std::vector<IpAddress>{} : ParseNameservers(current);
+  return {};
 }
 
 Status ResolvConf::Apply(const std::vector<IpAddress>& servers,

@@ -35,7 +35,8 @@ class ResolvConf {
   ResolvConf(std::string path, std::string backup_path)
       : path_(std::move(path)), backup_path_(std::move(backup_path)) {}
 
-  // The resolvers the container started with: from the backup if one exists, else from the file.
+  // The resolvers the container started with, from the backup; none without one (the file as it
+  // is now is not the original: consumers can write it).
   std::vector<IpAddress> OriginalNameservers() const;
 
   // The file as it is now ("" when absent).

@@ -46,6 +46,17 @@ TEST(ResolvConfTest, ApplyRewritesInPlaceAndRestoreBringsBackTheOriginal) {
   EXPECT_TRUE(rc.Restore().ok()) << "restore without backup is a no-op";
 }
 
+TEST(ResolvConfTest, WithoutABackupTheCurrentFileIsNoOriginal) {
+  TempDir dir;
+  // A consumer wrote the file; no backup was taken at lockdown.
+  std::string path = dir.Write("resolv.conf", "nameserver 203.0.113.66\n", 0644);
+  ResolvConf rc(path, dir.path() + "/resolv.conf.orig");
+  EXPECT_TRUE(rc.OriginalNameservers().empty());
+  ASSERT_TRUE(rc.SetBackup("nameserver 192.0.2.1\n").ok());
+  ASSERT_EQ(rc.OriginalNameservers().size(), 1u);
+  EXPECT_EQ(rc.OriginalNameservers()[0].ToString(), "192.0.2.1");
+}
+
 TEST(ResolvConfTest, BackupFromACrashedRunIsKept) {
   TempDir dir;
   std::string path = dir.Write("resolv.conf", kDockerResolvConf, 0644);

@@ -125,14 +125,17 @@ int RunDaemon(const RunOptions& options) {
   MarkedResolver resolver;
   SystemClock clock;
   netlink::KernelRouteNetlink* net = (*kernel)->net.get();
-  Gateway gw({(*kernel)->firewall_or_null(), net, engine.get(), &resolv, &resolver, &clock});
+  GatewayDeps deps{(*kernel)->firewall_or_null(), net, engine.get(), &resolv, &resolver, &clock};
+  // Behind the lockdown: which resolv.conf is the namespace's original (a recreated gateway
+  // finds its predecessor's rewrite in the file it shares with the holder). Lockdown() runs it
+  // before it snapshots the resolvers for the endpoint lookup.
+  if ((*kernel)->nft)
+    deps.establish_resolv_origin = [&] { EstablishResolvOrigin(*(*kernel)->nft, resolv); };
+  Gateway gw(deps);
   if (Status s = gw.Lockdown(); !s.ok()) {
     LogError(s.error().message());
     return 3;
   }
-  // Behind the lockdown: which resolv.conf is the namespace's original (a recreated gateway
-  // finds its predecessor's rewrite in the file it shares with the holder).
-  if ((*kernel)->nft) EstablishResolvOrigin(*(*kernel)->nft, resolv);
   LogInfo(StrCat("lockdown in place ", static_cast<int>(MillisSinceProcessStart()),
                  " ms after start: nothing leaves this namespace except through the tunnel"));
 
