@@ -12,6 +12,7 @@
 #include "daemon/config_source.h"
 #include "daemon/file_util.h"
 #include "daemon/hooks.h"
+#include "dataplane/udp.h"
 
 namespace wgate::daemon {
 
@@ -398,6 +399,21 @@ Status Gateway::ConfigureRouting(const Plan& plan) {
   return Ok();
 }
 
+namespace {
+
+// The engine's UDP port, known before the engine binds it: the connected ruleset, applied before
+// the engine starts, matches it. The config's ListenPort, else one the kernel finds free in both
+// families (the engine binds it a moment later; if something took it meanwhile, the engine's
+// bind fails and the bring-up is retried).
+Result<uint16_t> ChooseEnginePort(const config::WgConfig& config) {
+  if (config.interface.listen_port.value_or(0) != 0) return *config.interface.listen_port;
+  auto probe = dataplane::BindPair(0, 0);
+  if (!probe.ok()) return probe.error().Wrap("choosing the engine's UDP port");
+  return probe->port;
+}
+
+}  // namespace
+
 Status Gateway::BringUp(const Plan& plan) {
   // The connected ruleset accepts everything out of the tunnel interface: it must be ours.
   if (auto exists = deps_.net->LinkExists(plan.interface); exists.ok() && *exists) {
@@ -405,9 +421,14 @@ Status Gateway::BringUp(const Plan& plan) {
                  " already exists in this namespace and is not wgate's; choose another name "
                  "(WGATE_INTERFACE)");
   }
+  Result<uint16_t> engine_port = ChooseEnginePort(plan.config);
+  if (!engine_port.ok()) return engine_port.error();
+  config::WgConfig engine_config = plan.config;
+  engine_config.interface.listen_port = *engine_port;
   firewall::RulesetSpec spec;
   spec.mode = firewall::Mode::kConnected;
   spec.fwmark = plan.fwmark;
+  spec.engine_port = *engine_port;
   spec.allow_docker_dns = allow_docker_dns_;
   spec.uplink = plan.uplink.dev;
   spec.tunnel = plan.interface;
@@ -433,7 +454,7 @@ Status Gateway::BringUp(const Plan& plan) {
   for (const HookFailure& f : RunHooks("PreUp", plan.config.interface.pre_up, plan.interface)) {
     status_.warnings.push_back(f.ToString());
   }
-  if (Status s = deps_.engine->Start(plan.interface, plan.config, plan.fwmark, plan.endpoint,
+  if (Status s = deps_.engine->Start(plan.interface, engine_config, plan.fwmark, plan.endpoint,
                                      plan.mtu, plan.tuning);
       !s.ok())
     return s;

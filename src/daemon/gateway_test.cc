@@ -32,6 +32,7 @@ class FakeEngine : public TunnelEngine {
     name_ = name;
     this->fwmark = fwmark;
     this->endpoint = endpoint;
+    listen_port = config.interface.listen_port;
     peers = config.peers.size();
     net_->AddLink(name, 1500, "tun");
     running = true;
@@ -51,6 +52,7 @@ class FakeEngine : public TunnelEngine {
   uint32_t mtu = 0;
   EngineTuning tuning;
   SocketAddress endpoint;
+  std::optional<uint16_t> listen_port;
   size_t peers = 0;
   std::optional<WallTime> handshake;
   std::optional<MonoTime> pending_since;  // an unanswered initiation
@@ -219,7 +221,7 @@ TEST_F(GatewayTest, EnvironmentFormConnectsWithoutAFile) {
   EXPECT_EQ(gw.status().endpoint, "198.51.100.1:51820");
   EXPECT_EQ(engine_.endpoint.ToString(), "198.51.100.1:51820");
   EXPECT_EQ(engine_.peers, 1u);
-  EXPECT_THAT(LastScript(), HasSubstr("ip daddr 198.51.100.1 udp dport 51820 accept"));
+  EXPECT_THAT(LastScript(), HasSubstr("ip daddr 198.51.100.1 udp sport "));
   EXPECT_THAT(*ReadFile(resolv_path_), HasSubstr("nameserver 10.64.0.1\n"));
 
   config::Environment named = EnvForm();
@@ -274,6 +276,19 @@ TEST_F(GatewayTest, AFileThatWinsSaysTheWireguardVariablesAreIgnored) {
                                 path + ")"));
 }
 
+// The engine's hole is its own port: the config's ListenPort when there is one.
+TEST_F(GatewayTest, ListenPortIsTheEnginesHole) {
+  auto gw_ptr = Make();
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  gw.Load(WriteConfig(Config("ListenPort = 51999\n")), {});
+  ASSERT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
+  EXPECT_EQ(engine_.listen_port, std::optional<uint16_t>(51999));
+  EXPECT_THAT(LastScript(), HasSubstr("iifname \"lo\" udp dport 51999 drop"));
+  EXPECT_THAT(LastScript(), HasSubstr("udp sport 51820 udp dport 51999 accept"));
+  EXPECT_THAT(LastScript(), HasSubstr("udp sport 51999 udp dport 51820 accept"));
+}
+
 TEST_F(GatewayTest, ValidConfigBringsTheTunnelUpInOrder) {
   auto gw_ptr = Make();
   Gateway& gw = *gw_ptr;
@@ -282,11 +297,17 @@ TEST_F(GatewayTest, ValidConfigBringsTheTunnelUpInOrder) {
   ASSERT_EQ(gw.status().state, GatewayState::kConnecting) << gw.status().reason;
   EXPECT_EQ(gw.status().interface, "wg0");
   EXPECT_EQ(gw.status().endpoint, "198.51.100.1:51820");
-  // The connected ruleset: the engine's marked UDP to the endpoint, everything else via wg0.
-  EXPECT_THAT(
-      LastScript(),
-      HasSubstr(
-          "oifname \"eth0\" meta mark 0x0000ca6c ip daddr 198.51.100.1 udp dport 51820 accept"));
+  // The connected ruleset: the engine's marked UDP between its own port (no ListenPort: one chosen
+  // before the engine starts, and given to it) and the endpoint, everything else via wg0.
+  ASSERT_TRUE(engine_.listen_port.has_value());
+  ASSERT_NE(*engine_.listen_port, 0);
+  const std::string port = std::to_string(*engine_.listen_port);
+  EXPECT_THAT(LastScript(), HasSubstr("oifname \"eth0\" meta mark 0x0000ca6c ip daddr "
+                                      "198.51.100.1 udp sport " +
+                                      port + " udp dport 51820 accept"));
+  EXPECT_THAT(LastScript(), HasSubstr("iifname \"eth0\" ip saddr 198.51.100.1 udp sport 51820 "
+                                      "udp dport " +
+                                      port + " accept"));
   EXPECT_THAT(LastScript(), HasSubstr("oifname \"wg0\""));
   EXPECT_EQ(engine_.fwmark, kDefaultFwMark);
   EXPECT_EQ(engine_.endpoint.ToString(), "198.51.100.1:51820");

@@ -29,6 +29,7 @@ firewall::RulesetSpec GatewayConnected() {
   s.uplink = "eth0";
   s.tunnel = "wg0";
   s.endpoint = *SocketAddress::Parse("192.0.2.1:51820");
+  s.engine_port = 43210;
   return s;
 }
 
@@ -91,6 +92,21 @@ TEST_F(HoldTest, LeavesAGatewaysRulesetAloneAndRelocksWhenTheTableGoes) {
   EXPECT_THAT(nft_.scripts().back(), HasSubstr("(lockdown)"));
   EXPECT_EQ(holder_.status().rules_reapplied, 1u);
   EXPECT_EQ(holder_.status().firewall, "lockdown");
+  EXPECT_TRUE(holder_.status().healthy());
+}
+
+// Published ports add wgate's own sets and route chain to the table: still a gateway's ruleset.
+TEST_F(HoldTest, VouchesForAGatewayWithPublishedPorts) {
+  ASSERT_TRUE(holder_.Lockdown().ok());
+  net_.AddLink("wg0", 1420, "tun");
+  firewall::RulesetSpec spec = GatewayConnected();
+  spec.input_ports = {8080};
+  spec.ipv6_tunnelled = true;
+  ASSERT_TRUE(gateway_fw_.Apply(spec).ok());
+  const size_t scripts = nft_.scripts().size();
+  holder_.Tick();
+  EXPECT_EQ(nft_.scripts().size(), scripts) << holder_.status().reason;
+  EXPECT_EQ(holder_.status().firewall, "a gateway's ruleset");
   EXPECT_TRUE(holder_.status().healthy());
 }
 

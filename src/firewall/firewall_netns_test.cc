@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <iostream>
 #include <vector>
 
@@ -43,7 +44,8 @@ using ::testing::StartsWith;
 using Clock = std::chrono::steady_clock;
 
 constexpr uint32_t kMark = 0xca6c;
-constexpr int kTimedOut = ETIMEDOUT;  // our marker: no answer at all within the wait
+constexpr uint16_t kEnginePort = 43210;  // the engine socket's bound port
+constexpr int kTimedOut = ETIMEDOUT;     // our marker: no answer at all within the wait
 
 SocketAddress Addr(std::string_view s) {
   std::optional<SocketAddress> a = SocketAddress::Parse(s);
@@ -61,6 +63,7 @@ RulesetSpec Connected() {
   s.uplink = "up0";
   s.tunnel = "wg0";
   s.endpoint = Addr("203.0.113.10:51820");
+  s.engine_port = kEnginePort;
   return s;
 }
 
@@ -410,7 +413,7 @@ TEST_F(FirewallNetnsTest, ConnectedEndpointHoleIsExact) {
   UniqueFd server = Udp(*far_, AF_INET, 0, Addr("203.0.113.10:51820"));
   ASSERT_TRUE(Apply(Connected()).ok());
 
-  UniqueFd engine = Udp(*gw_, AF_INET, kMark);
+  UniqueFd engine = Udp(*gw_, AF_INET, kMark, SocketAddress{Ip("0.0.0.0"), kEnginePort});
   ASSERT_EQ(SendTo(engine.get(), Addr("203.0.113.10:51820")), 0);
   std::optional<SocketAddress> peer;
   ASSERT_EQ(Receive(server.get(), milliseconds(1000), &peer), "wgate-test");
@@ -419,6 +422,7 @@ TEST_F(FirewallNetnsTest, ConnectedEndpointHoleIsExact) {
 
   EXPECT_EQ(SendUdp(Addr("203.0.113.10:51820")), EPERM);             // unmarked
   EXPECT_EQ(SendUdp(Addr("203.0.113.10:51820"), kMark + 1), EPERM);  // another mark
+  EXPECT_EQ(SendUdp(Addr("203.0.113.10:51820"), kMark), EPERM);      // not the engine's port
   EXPECT_EQ(SendUdp(Addr("203.0.113.10:51821"), kMark), EPERM);      // another port
   EXPECT_EQ(SendUdp(Addr("198.51.100.200:51820"), kMark), EPERM);    // another address
   EXPECT_EQ(
@@ -437,7 +441,7 @@ TEST_F(FirewallNetnsTest, ConnectedIpv6EndpointHole) {
   RulesetSpec spec = Connected();
   spec.endpoint = Addr("[fd00:2::10]:443");  // a v6 endpoint with an IPv4-only tunnel
   ASSERT_TRUE(Apply(spec).ok());
-  UniqueFd engine = Udp(*gw_, AF_INET6, kMark);
+  UniqueFd engine = Udp(*gw_, AF_INET6, kMark, SocketAddress{Ip("::"), kEnginePort});
   ASSERT_EQ(SendTo(engine.get(), Addr("[fd00:2::10]:443")), 0);  // needs ND on the uplink
   std::optional<SocketAddress> peer;
   ASSERT_EQ(Receive(server.get(), milliseconds(1000), &peer), "wgate-test");
@@ -651,6 +655,200 @@ TEST_F(FirewallNetnsTest, SpoofedLoopbackSourceOpensNoWayOutOfAPublishedPort) {
   for (const netns::Packet& p : FarTraffic()) {
     EXPECT_TRUE(p.dst == Ip("192.0.2.2") && p.sport == 8081) << "leak: " << p.ToString();
   }
+}
+
+// Whoever forges the server's address (any host on the path, the LAN) reaches the engine's own
+// port and nothing else: no consumer's UDP service hears it.
+TEST_F(FirewallNetnsTest, ForgedServerDatagramsReachOnlyTheEnginePort) {
+  ASSERT_TRUE(Apply(Connected()).ok());
+  UniqueFd engine = Udp(*gw_, AF_INET, kMark, SocketAddress{Ip("0.0.0.0"), kEnginePort});
+  UniqueFd consumer = Udp(*gw_, AF_INET, 0, Addr("0.0.0.0:5353"));
+  UniqueFd forged = Udp(*far_, AF_INET, 0, Addr("203.0.113.10:51820"));  // the server's address
+  EXPECT_EQ(SendTo(forged.get(), Addr("192.0.2.1:5353"), "forged"), 0);
+  EXPECT_EQ(Receive(consumer.get(), milliseconds(500)), "") << "a consumer heard the 'server'";
+  EXPECT_EQ(SendTo(forged.get(), SocketAddress{Ip("192.0.2.1"), kEnginePort}, "handshake"), 0);
+  EXPECT_EQ(Receive(engine.get()), "handshake");
+}
+
+// The engine's socket is bound to every address; consumers reach all of them over lo. Only the
+// uplink may reach it: loopback datagrams would fill its drop counters and, in a flood, push it
+// into the under-load cookie mode.
+TEST_F(FirewallNetnsTest, EngineSocketIsUnreachableOverLoopback) {
+  ASSERT_TRUE(Apply(Connected()).ok());
+  UniqueFd engine4 = Udp(*gw_, AF_INET, kMark, SocketAddress{Ip("0.0.0.0"), kEnginePort});
+  UniqueFd engine6 = Udp(*gw_, AF_INET6, kMark, SocketAddress{Ip("::"), kEnginePort});
+  UniqueFd other = Udp(*gw_, AF_INET, 0, Addr("0.0.0.0:5353"));
+  for (const char* to : {"127.0.0.1", "192.0.2.1", "203.0.113.129"}) {
+    EXPECT_EQ(SendUdp(SocketAddress{Ip(to), kEnginePort}), 0) << to;
+  }
+  EXPECT_EQ(SendUdp(SocketAddress{Ip("::1"), kEnginePort}), 0);
+  EXPECT_EQ(Receive(engine4.get(), milliseconds(500)), "") << "a consumer reached the engine";
+  EXPECT_EQ(Receive(engine6.get(), milliseconds(100)), "") << "a consumer reached the engine";
+  // Control: loopback itself still works, to any other port.
+  EXPECT_EQ(SendUdp(Addr("127.0.0.1:5353")), 0);
+  EXPECT_EQ(Receive(other.get()), "wgate-test");
+}
+
+// wg-quick's policy routing, as wgate installs it: unmarked traffic looks up the tunnel's table.
+// Without a rule for the uplink's own address, only the reroute chain (connmark -> fwmark) brings
+// a published port's replies back to the uplink.
+TEST_F(FirewallNetnsTest, PublishedRepliesAreRoutedOutOfTheUplink) {
+  IpCmd(*gw_, {"route", "add", "default", "via", "203.0.113.130", "dev", "wg0", "table", "100"});
+  IpCmd(*gw_,
+        {"rule", "add", "not", "fwmark", std::to_string(kMark), "lookup", "100", "pref", "32003"});
+  RulesetSpec spec = Connected();
+  spec.input_ports = {8080};
+  spec.input_udp_ports = {8081};
+  ASSERT_TRUE(Apply(spec).ok());
+  UniqueFd listener = TcpListen(*gw_, Addr("0.0.0.0:8080"));
+  UniqueFd bound = Udp(*gw_, AF_INET, 0, Addr("192.0.2.1:8080"));   // a server bound to an address
+  UniqueFd wildcard = Udp(*gw_, AF_INET, 0, Addr("0.0.0.0:8081"));  // one bound to 0.0.0.0
+  far_cap_->Take(milliseconds(0));
+
+  Connect tcp = TcpConnect(*far_, Addr("192.0.2.1:8080"));
+  EXPECT_EQ(tcp.err, 0) << strerror(tcp.err);  // the SYN-ACK came back out of the uplink
+  UniqueFd far_udp = Udp(*far_, AF_INET, 0, Addr("192.0.2.2:4000"));
+  ASSERT_EQ(SendTo(far_udp.get(), Addr("192.0.2.1:8080")), 0);
+  std::optional<SocketAddress> client;
+  ASSERT_EQ(Receive(bound.get(), milliseconds(1000), &client), "wgate-test");
+  EXPECT_EQ(SendTo(bound.get(), *client, "reply"), 0);
+  EXPECT_EQ(Receive(far_udp.get()), "reply");
+
+  // A UDP server bound to 0.0.0.0 answers from the address its route lookup picks, the tunnel's:
+  // that is not the connection that came in, so it goes into the tunnel, never onto the uplink.
+  ASSERT_EQ(SendTo(far_udp.get(), Addr("192.0.2.1:8081")), 0);
+  ASSERT_EQ(Receive(wildcard.get(), milliseconds(1000), &client), "wgate-test");
+  SendTo(wildcard.get(), *client, "reply");
+  EXPECT_EQ(Receive(far_udp.get(), milliseconds(500)), "");
+  // ... unless it answers from the address the datagram came to (IP_PKTINFO), as a server that
+  // serves several addresses must: then it is the connection's reply.
+  {
+    sockaddr_storage ss;
+    socklen_t len = client->ToSockaddr(&ss);
+    char payload[] = "pktinfo reply";
+    iovec iov{payload, sizeof(payload) - 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
+    msghdr msg{};
+    msg.msg_name = &ss;
+    msg.msg_namelen = len;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    in_pktinfo info{};
+    inet_pton(AF_INET, "192.0.2.1", &info.ipi_spec_dst);
+    std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+    EXPECT_EQ(sendmsg(wildcard.get(), &msg, 0), static_cast<ssize_t>(iov.iov_len))
+        << strerror(errno);
+  }
+  EXPECT_EQ(Receive(far_udp.get()), "pktinfo reply");
+  for (const netns::Packet& p : FarTraffic()) {
+    EXPECT_TRUE(p.dst == Ip("192.0.2.2") && (p.sport == 8080 || p.sport == 8081))
+        << "leak: " << p.ToString();
+  }
+}
+
+// One inbound datagram opens a UDP return path only while the far side keeps sending: the
+// consumer's own datagrams do not keep it open. The set's elements stand in for the flows' age;
+// flushing them is what their timeout does after kPublishedUdpTimeoutSeconds of silence.
+TEST_F(FirewallNetnsTest, PublishedUdpRepliesNeedTheFarSideToKeepSending) {
+  RulesetSpec spec = Connected();
+  spec.input_udp_ports = {8080};
+  ASSERT_TRUE(Apply(spec).ok());
+  UniqueFd server = Udp(*gw_, AF_INET, 0, Addr("192.0.2.1:8080"));
+  UniqueFd far_udp = Udp(*far_, AF_INET, 0, Addr("192.0.2.2:4000"));
+  ASSERT_EQ(SendTo(far_udp.get(), Addr("192.0.2.1:8080")), 0);
+  std::optional<SocketAddress> client;
+  ASSERT_EQ(Receive(server.get(), milliseconds(1000), &client), "wgate-test");
+  ASSERT_TRUE(client.has_value());
+  EXPECT_EQ(SendTo(server.get(), *client, "reply"), 0);
+  EXPECT_EQ(Receive(far_udp.get()), "reply");
+  Result<std::string> set = gw_->Exec({"nft", "list", "set", "inet", "wgate", "published_udp4"});
+  ASSERT_TRUE(set.ok()) << set.error().message();
+  EXPECT_THAT(*set, HasSubstr("192.0.2.2 . 4000 . 8080 expires"));
+  // Elements change with traffic; the verifier lists without them.
+  EXPECT_THAT(Problems(), IsEmpty());
+
+  Nft({"flush", "set", "inet", "wgate", "published_udp4"});  // the far side fell silent
+  EXPECT_EQ(SendTo(server.get(), *client, "still there?"), EPERM);
+  EXPECT_EQ(SendTo(server.get(), *client, "still there?"), EPERM);  // no renewal from inside
+  EXPECT_EQ(Receive(far_udp.get(), milliseconds(300)), "");
+  ASSERT_EQ(SendTo(far_udp.get(), Addr("192.0.2.1:8080"), "again"), 0);  // it speaks again
+  ASSERT_EQ(Receive(server.get()), "again");
+  EXPECT_EQ(SendTo(server.get(), *client, "reply"), 0);
+  EXPECT_EQ(Receive(far_udp.get()), "reply");
+  EXPECT_THAT(Problems(), IsEmpty());
+}
+
+// Another program's nat chain runs after wgate's output chain and can send what it accepted
+// somewhere else; wgate's own table never changes, so the verifier sees nothing. The final check
+// at postrouting 300 meets the packet with its final addresses.
+TEST_F(FirewallNetnsTest, ForeignNatCannotRedirectAcceptedPacketsOntoTheUplink) {
+  Nft({"add", "table", "ip", "foreign"});
+  Nft({"add", "chain", "ip", "foreign", "out",
+       "{ type nat hook output priority 100; policy accept; }"});
+  Nft({"add", "rule", "ip", "foreign", "out", "ip", "daddr", "203.0.113.70", "dnat", "to",
+       "198.51.100.200"});
+  Nft({"add", "rule", "ip", "foreign", "out", "ip", "daddr", "203.0.113.10", "dnat", "to",
+       "198.51.100.200"});
+  Nft({"add", "rule", "ip", "foreign", "out", "ip", "daddr", "192.0.2.1", "udp", "dport", "9999",
+       "dnat", "to", "198.51.100.200"});
+  ASSERT_TRUE(Apply(Connected()).ok());
+  far_cap_->Take(milliseconds(0));
+  SendUdp(Addr("203.0.113.70:53"));  // into the tunnel, then DNATed onto the uplink
+  TcpConnect(*gw_, Addr("203.0.113.70:80"), milliseconds(300));
+  UniqueFd engine = Udp(*gw_, AF_INET, kMark, SocketAddress{Ip("0.0.0.0"), kEnginePort});
+  SendTo(engine.get(), Addr("203.0.113.10:51820"));  // the engine's hole, redirected
+  std::vector<netns::Packet> leaked = FarTraffic();
+  EXPECT_THAT(leaked, IsEmpty()) << netns::Describe(leaked);
+  EXPECT_THAT(Problems(), IsEmpty());
+
+  // Lockdown: loopback (the consumer's packet to the gateway's own address) redirected.
+  ASSERT_TRUE(Apply(Lockdown()).ok());
+  SendUdp(Addr("192.0.2.1:9999"));
+  leaked = FarTraffic();
+  EXPECT_THAT(leaked, IsEmpty()) << netns::Describe(leaked);
+}
+
+// Neighbour discovery is the one IPv6 hole on the uplink: it may carry only the unspecified, a
+// link-local or an own source address, never a forged one.
+TEST_F(FirewallNetnsTest, NeighbourDiscoveryLeavesOnlyFromOwnAddresses) {
+  RulesetSpec spec = Connected();
+  spec.lan_subnets = {*IpPrefix::Parse("fd00:2::/64")};
+  ASSERT_TRUE(Apply(spec).ok());
+  auto solicit = [&](std::string_view from) {
+    Result<UniqueFd> fd = gw_->Socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+    EXPECT_TRUE(fd.ok());
+    if (!fd.ok()) return EBADF;
+    int one = 1, hops = 255;
+    setsockopt(fd->get(), SOL_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+    setsockopt(fd->get(), SOL_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops));
+    sockaddr_storage ss;
+    socklen_t len = SocketAddress{Ip(from), 0}.ToSockaddr(&ss);
+    EXPECT_EQ(bind(fd->get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
+    uint8_t ns[24] = {ND_NEIGHBOR_SOLICIT};  // the kernel fills in the checksum
+    const IpAddress target = Ip("fd00:1::2");
+    std::copy(target.data(), target.data() + 16, ns + 8);
+    len = SocketAddress{target, 0}.ToSockaddr(&ss);
+    return sendto(fd->get(), ns, sizeof(ns), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0 ? errno
+                                                                                           : 0;
+  };
+  // Solicitations are link housekeeping that FarTraffic() leaves out: look at every packet.
+  auto solicitations_from = [&](std::string_view from) {
+    std::vector<netns::Packet> all = far_cap_->Take();
+    return std::count_if(all.begin(), all.end(), [&](const netns::Packet& p) {
+      return p.src == Ip(from) && p.icmp_type == ND_NEIGHBOR_SOLICIT;
+    });
+  };
+  far_cap_->Take(milliseconds(0));
+  EXPECT_EQ(solicit("fd00:1::99"), EPERM);  // a forged source
+  EXPECT_EQ(solicitations_from("fd00:1::99"), 0);
+  EXPECT_EQ(solicit("fd00:1::1"), 0);  // the namespace's own address
+  EXPECT_GE(solicitations_from("fd00:1::1"), 1);
 }
 
 TEST_F(FirewallNetnsTest, Ipv6IsDroppedUnlessTunnelled) {

@@ -21,6 +21,7 @@ RulesetSpec Connected() {
   s.uplink = "eth0";
   s.tunnel = "wg0";
   s.endpoint = *SocketAddress::Parse("203.0.113.10:51820");
+  s.engine_port = 43210;
   s.input_ports = {8080};
   return s;
 }
@@ -152,7 +153,7 @@ TEST_F(FirewallTest, DetectsFlushedTable) {
   ASSERT_TRUE(fw_.Apply(Connected()).ok());
   ASSERT_TRUE(kernel_.Run("flush table inet wgate").ok());
   EXPECT_THAT(fw_.Verify().problems,
-              ElementsAre("table inet wgate was flushed: all 13 rules are gone (the chains that "
+              ElementsAre("table inet wgate was flushed: all 22 rules are gone (the chains that "
                           "remain keep policy drop)"));
 }
 
@@ -186,7 +187,9 @@ TEST_F(FirewallTest, CheckFailClosedAcceptsAnyWgateRulesetAndNothingOpen) {
   ASSERT_TRUE(fw_.Apply(Connected()).ok());  // a gateway replaced the holder's lockdown
   EXPECT_FALSE(holder.Verify().ok());
   EXPECT_TRUE(holder.CheckFailClosed().ok());
-  kernel_.table()->objects[2].header = "type filter hook output priority filter; policy accept;";
+  for (ListedObject& o : kernel_.table()->objects) {
+    if (o.name == "output") o.header = "type filter hook output priority filter; policy accept;";
+  }
   EXPECT_THAT(holder.CheckFailClosed().problems, ElementsAre(HasSubstr("chain output")));
   kernel_.FailNextList(Error("nft: Error: Could not receive: No buffer space available"));
   EXPECT_THAT(holder.CheckFailClosed().problems,

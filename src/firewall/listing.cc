@@ -46,6 +46,15 @@ bool IsOpening(std::string_view line, std::string_view opening) {
   return rest.empty() || rest[0] == '#';
 }
 
+std::string Join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (const std::string& p : parts) {
+    if (!out.empty()) out += separator;
+    out += p;
+  }
+  return out;
+}
+
 std::string Describe(const ListedObject& o) { return StrCat(o.kind, " ", o.name); }
 
 const ListedObject* Find(const TableListing& t, std::string_view kind, std::string_view name) {
@@ -217,11 +226,18 @@ std::vector<std::string> CheckFailClosedShape(const TableListing& got) {
   for (const std::string& a : got.attributes) {
     out.push_back(StrCat("table ", kTable, " has an attribute wgate never sets: `", a, "`"));
   }
-  static const std::set<std::string> kChains = {"input", "forward", "output", "refuse"};
+  std::set<std::string_view> chains = {"refuse", kRerouteChain.name};
+  for (const BaseChain& base : kBaseChains) chains.insert(base.name);
+  const std::set<std::string_view> sets(std::begin(kPublishedUdpSets), std::end(kPublishedUdpSets));
   for (const ListedObject& o : got.objects) {
-    if (o.kind != "chain" || !kChains.count(o.name)) {
+    if (o.kind == "set" && sets.count(o.name)) continue;  // only ever narrows a hole
+    if (o.kind != "chain" || !chains.count(o.name)) {
       out.push_back(StrCat("unexpected ", o.kind, " ", o.name));
       continue;
+    }
+    if (o.name == kRerouteChain.name && o.header != kRerouteChain.header) {
+      out.push_back(StrCat("chain ", o.name, ": header changed: expected `", kRerouteChain.header,
+                           "`, found `", o.header, "`"));
     }
     for (const std::string& rule : o.lines) {
       std::string_view r = rule;
@@ -290,10 +306,21 @@ std::vector<std::string> CompareWithRuleset(const Ruleset& applied, const TableL
                            " rules, the kernel lists ", chain->lines.size()));
     }
   }
+  for (const Set& want : applied.sets) {
+    const ListedObject* set = Find(got, "set", want.name);
+    if (set == nullptr) {
+      out.push_back(StrCat("set ", want.name, " is missing"));
+    } else if (set->lines != want.lines) {
+      out.push_back(StrCat("set ", want.name, ": applied `", Join(want.lines, "; "),
+                           "`, the kernel lists `", Join(set->lines, "; "), "`"));
+    }
+  }
   for (const ListedObject& o : got.objects) {
     const bool known =
-        o.kind == "chain" && std::any_of(applied.chains.begin(), applied.chains.end(),
-                                         [&](const Chain& c) { return c.name == o.name; });
+        (o.kind == "chain" && std::any_of(applied.chains.begin(), applied.chains.end(),
+                                          [&](const Chain& c) { return c.name == o.name; })) ||
+        (o.kind == "set" && std::any_of(applied.sets.begin(), applied.sets.end(),
+                                        [&](const Set& c) { return c.name == o.name; }));
     if (!known) out.push_back(StrCat("unexpected ", Describe(o)));
   }
   return out;

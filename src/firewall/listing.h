@@ -48,12 +48,14 @@ Result<TableListing> ParseTableListing(std::string_view text, std::string_view t
 std::string RenderTableListing(const TableListing& listing, std::string_view table = kTable);
 
 // What wgate needs in any version of its table, whatever was applied: the base chains input,
-// forward and output exist with their hook and policy drop. One message per broken invariant.
+// forward, output and postrouting exist with their hook and policy drop. One message per broken
+// invariant.
 std::vector<std::string> CheckInvariants(const TableListing& got);
 
 // What a table must look like for a holder to call it fail-closed without having applied it:
 // CheckInvariants, no table attributes (wgate sets none: `flags dormant` unhooks every chain),
-// no objects but wgate's chains (input, forward, output, refuse), no rule that is a bare
+// no objects but wgate's chains (the base chains, refuse, reroute with its own header) and its
+// published-UDP sets (a set only narrows the hole that looks it up), no rule that is a bare
 // verdict (`accept`, `counter accept`), no jump or goto but to `refuse`, and `refuse` holding
 // only rejects. It cannot tell a gateway's exact rules from others of the same shape: the
 // gateway verifies its own exactly. One message per problem.
@@ -68,7 +70,8 @@ std::vector<std::string> OutputInterfaces(const TableListing& got);
 
 // Compares the kernel's listing right after an apply with the ruleset that was applied: same
 // chains in the same order, same headers, same number of rules per chain (rule text is nft's to
-// normalise). One message per difference; empty when they agree.
+// normalise), the same sets with the same definition lines. One message per difference; empty when
+// they agree.
 std::vector<std::string> CompareWithRuleset(const Ruleset& applied, const TableListing& got);
 
 // Compares a later listing with the reference; one message per difference, e.g.

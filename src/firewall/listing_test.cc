@@ -27,6 +27,11 @@ constexpr std::string_view kKernelLockdown = R"nft(table inet wgate {
 		goto refuse comment "wgate kill switch (lockdown)"
 	}
 
+	chain postrouting {
+		type filter hook postrouting priority 300; policy drop;
+		oifname "lo" accept
+	}
+
 	chain refuse {
 		meta l4proto tcp reject with tcp reset
 		reject with icmp admin-prohibited
@@ -45,15 +50,16 @@ TableListing Lockdown() { return Parse(kKernelLockdown); }
 
 TEST(ListingTest, ParsesKernelListing) {
   TableListing t = Lockdown();
-  ASSERT_EQ(t.objects.size(), 4u);
+  ASSERT_EQ(t.objects.size(), 5u);
   EXPECT_EQ(t.objects[0].kind, "chain");
   EXPECT_EQ(t.objects[0].name, "input");
   EXPECT_EQ(t.objects[0].header, "type filter hook input priority filter; policy drop;");
   EXPECT_THAT(t.objects[0].lines, ElementsAre("iifname \"lo\" accept"));
   EXPECT_THAT(t.objects[1].lines, IsEmpty());
   EXPECT_EQ(t.objects[2].lines.size(), 3u);
-  EXPECT_EQ(t.objects[3].header, "");
-  EXPECT_EQ(t.RuleCount(), 7u);
+  EXPECT_EQ(t.objects[3].header, "type filter hook postrouting priority 300; policy drop;");
+  EXPECT_EQ(t.objects[4].header, "");
+  EXPECT_EQ(t.RuleCount(), 8u);
   EXPECT_THAT(t.attributes, IsEmpty());
   EXPECT_THAT(CheckInvariants(t), IsEmpty());
 }
@@ -64,7 +70,7 @@ TEST(ListingTest, ParsesAGeneratedScript) {
   Result<Ruleset> r = BuildRuleset(RulesetSpec{});
   ASSERT_TRUE(r.ok());
   TableListing t = Parse(r->script);
-  EXPECT_EQ(t.objects.size(), 4u);
+  EXPECT_EQ(t.objects.size(), 5u);
   EXPECT_THAT(CompareWithRuleset(*r, t), IsEmpty());
 }
 
@@ -113,7 +119,7 @@ TEST(ListingTest, FlushedTable) {
   TableListing got = Lockdown();
   for (ListedObject& o : got.objects) o.lines.clear();
   EXPECT_THAT(CompareListings(Lockdown(), got),
-              ElementsAre("table inet wgate was flushed: all 7 rules are gone (the chains that "
+              ElementsAre("table inet wgate was flushed: all 8 rules are gone (the chains that "
                           "remain keep policy drop)"));
   EXPECT_THAT(CheckInvariants(got), IsEmpty());  // policy drop still holds
 }
@@ -194,6 +200,104 @@ TEST(ListingTest, CompareWithRulesetCountsRules) {
                                                        "chain output: applied 3 rules, the kernel "
                                                        "lists 2",
                                                        "unexpected set leak"));
+}
+
+// A connected ruleset with a published port, shortened, as nft 1.0.6 lists it (terse: no set
+// elements; the rules as the kernel prints them).
+constexpr std::string_view kKernelConnectedPublished = R"nft(table inet wgate {
+	set published_udp4 {
+		type ipv4_addr . inet_service . inet_service
+		size 65535
+		flags dynamic,timeout
+		timeout 30s
+	}
+
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iifname "lo" udp dport 43210 drop
+		iifname "eth0" udp dport 8080 update @published_udp4 { ip saddr . udp sport . udp dport }
+		ct state established,related accept
+		iifname "eth0" meta nfproto ipv4 meta l4proto { tcp, udp } th dport 8080 ct mark set ct mark | 0x80000000 accept
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+	}
+
+	chain output {
+		type filter hook output priority filter; policy drop;
+		oifname "lo" accept
+		oifname "eth0" udp sport 8080 ct direction reply ct mark 0x80000000/1 ip daddr . udp dport . udp sport @published_udp4 accept
+		goto refuse comment "wgate kill switch (connected)"
+	}
+
+	chain postrouting {
+		type filter hook postrouting priority 300; policy drop;
+		oifname "lo" accept
+	}
+
+	chain reroute {
+		type route hook output priority mangle; policy accept;
+		ct direction reply ct mark 0x80000000/1 meta mark set 0x0000ca6c
+	}
+
+	chain refuse {
+		meta l4proto tcp reject with tcp reset
+	}
+}
+)nft";
+
+// A holder vouches for a gateway's table by its shape: wgate's own sets and route chain are
+// part of it, nothing else is.
+TEST(ListingTest, FailClosedShapeKnowsWgatesSetsAndRouteChainOnly) {
+  TableListing t = Parse(kKernelConnectedPublished);
+  EXPECT_THAT(CheckFailClosedShape(t), IsEmpty());
+  EXPECT_THAT(CheckFailClosedShape(Lockdown()), IsEmpty());
+
+  TableListing other_set = t;
+  other_set.objects.push_back(ListedObject{"set", "allowed", "", {"type ipv4_addr"}});
+  EXPECT_THAT(CheckFailClosedShape(other_set), ElementsAre("unexpected set allowed"));
+  TableListing chain_named_like_a_set = t;
+  chain_named_like_a_set.objects.push_back(ListedObject{"chain", "published_udp6", "", {}});
+  EXPECT_THAT(CheckFailClosedShape(chain_named_like_a_set),
+              ElementsAre("unexpected chain published_udp6"));
+  TableListing rehooked = t;
+  rehooked.objects[5].header = "type filter hook output priority mangle; policy accept;";
+  EXPECT_THAT(CheckFailClosedShape(rehooked),
+              ElementsAre("chain reroute: header changed: expected `type route hook output "
+                          "priority mangle; policy accept;`, found `type filter hook output "
+                          "priority mangle; policy accept;`"));
+  TableListing no_postrouting = t;
+  no_postrouting.objects.erase(no_postrouting.objects.begin() + 4);
+  EXPECT_THAT(CheckFailClosedShape(no_postrouting), ElementsAre("chain postrouting is missing"));
+  TableListing open_after_nat = t;
+  open_after_nat.objects[4].lines.push_back("accept");
+  EXPECT_THAT(CheckFailClosedShape(open_after_nat),
+              ElementsAre("chain postrouting: a rule that matches everything: `accept`"));
+}
+
+TEST(ListingTest, CompareWithRulesetComparesSets) {
+  RulesetSpec spec;
+  spec.mode = Mode::kConnected;
+  spec.fwmark = 0xca6c;
+  spec.uplink = "eth0";
+  spec.tunnel = "wg0";
+  spec.endpoint = *SocketAddress::Parse("203.0.113.10:51820");
+  spec.engine_port = 43210;
+  spec.input_udp_ports = {8080};
+  Result<Ruleset> r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  TableListing got = Parse(r->script);
+  EXPECT_THAT(CompareWithRuleset(*r, got), IsEmpty());
+  got.objects[0].lines.push_back("elements = { 192.0.2.2 . 4000 . 8080 }");
+  EXPECT_THAT(CompareWithRuleset(*r, got),
+              ElementsAre("set published_udp4: applied `type ipv4_addr . inet_service . "
+                          "inet_service; size 65535; flags dynamic,timeout; timeout 30s`, the "
+                          "kernel lists `type ipv4_addr . inet_service . inet_service; size 65535; "
+                          "flags dynamic,timeout; timeout 30s; elements = { 192.0.2.2 . 4000 . "
+                          "8080 }`"));
+  got.objects.erase(got.objects.begin());
+  EXPECT_THAT(CompareWithRuleset(*r, got), ElementsAre("set published_udp4 is missing"));
 }
 
 }  // namespace

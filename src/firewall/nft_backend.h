@@ -21,7 +21,8 @@ class NftBackend {
   virtual Status Run(std::string_view script) = 0;
 
   // The text of `nft list table <table>` ("inet wgate"), counters and quotas without their
-  // values; nullopt when the table does not exist. An error only when the listing itself failed.
+  // values, sets without their elements (both change with traffic); nullopt when the table does
+  // not exist. An error only when the listing itself failed.
   virtual Result<std::optional<std::string>> ListTable(std::string_view table) = 0;
 };
 

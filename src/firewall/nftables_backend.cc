@@ -92,8 +92,9 @@ Result<std::unique_ptr<NftablesBackend>> NftablesBackend::Create() {
     nft_ctx_free(ctx);
     return Error("firewall: cannot buffer libnftables output");
   }
-  // Counter and quota values change with traffic; the verifier compares listings as text.
-  nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_STATELESS);
+  // Counter and quota values and the elements of dynamic sets change with traffic; the verifier
+  // compares listings as text.
+  nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_STATELESS | NFT_CTX_OUTPUT_TERSE);
   return std::unique_ptr<NftablesBackend>(new NftablesBackend(ctx, portid));
 }
 

@@ -14,6 +14,7 @@ constexpr size_t kMaxIfnameLength = 15;  // IFNAMSIZ - 1
 constexpr std::string_view kInputHeader = kBaseChains[0].header;
 constexpr std::string_view kForwardHeader = kBaseChains[1].header;
 constexpr std::string_view kOutputHeader = kBaseChains[2].header;
+constexpr std::string_view kPostroutingHeader = kBaseChains[3].header;
 
 // Conntrack mark bit of the connections that really arrived from the uplink on a published port.
 // The output chain lets replies out of a published port only for connections carrying it: the
@@ -134,35 +135,57 @@ ResolverSets SplitResolvers(const std::vector<IpAddress>& resolvers) {
 // conntrack entry is marked too, so that lockdown's input chain can let exactly these replies in.
 // A loopback resolver (Docker's 127.0.0.11) is matched on any port: Docker DNATs 127.0.0.11:53 to
 // a random port in the nat output hook, which runs before this filter hook sees the packet.
-void AddResolverHole(const RulesetSpec& spec, const ResolverSets& r,
+// `after_nat`: the same destinations for the final check at postrouting, where loopback is
+// accepted anyway and the conntrack mark is already set.
+void AddResolverHole(const RulesetSpec& spec, const ResolverSets& r, bool after_nat,
                      std::vector<std::string>* out) {
   const std::string mark = FormatMark(spec.fwmark);
-  if (!r.v4_loopback.empty()) {
+  if (!r.v4_loopback.empty() && !after_nat) {
     out->push_back(StrCat("meta mark ", mark, " ip daddr ", SetOf(r.v4_loopback),
                           " meta l4proto { tcp, udp } accept"));
   }
+  const std::string_view tail = after_nat ? " accept" : " ct mark set meta mark accept";
   if (!r.v4.empty()) {
     out->push_back(StrCat("meta mark ", mark, " ip daddr ", SetOf(r.v4),
-                          " meta l4proto { tcp, udp } th dport 53 ct mark set meta mark accept"));
+                          " meta l4proto { tcp, udp } th dport 53", tail));
   }
   if (!r.v6.empty()) {
     out->push_back(StrCat("meta mark ", mark, " ip6 daddr ", SetOf(r.v6),
-                          " meta l4proto { tcp, udp } th dport 53 ct mark set meta mark accept"));
+                          " meta l4proto { tcp, udp } th dport 53", tail));
   }
 }
 
-// IPv6 needs neighbour discovery to reach anything on a link; ND packets carry no consumer data
-// and hop limit 255 keeps them on-link.
+// IPv6 needs neighbour discovery to reach anything on a link; hop limit 255 keeps ND on-link.
 std::string NeighbourDiscovery(std::string_view iface_match) {
   return StrCat(iface_match, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ",
                 "ip6 hoplimit 255 accept");
+}
+
+// Outgoing ND only from the unspecified address (duplicate address detection), a link-local
+// address or one of the namespace's own: never a forged source.
+void AddOutgoingNeighbourDiscovery(std::string_view iface_match, std::vector<std::string>* out) {
+  out->push_back(NeighbourDiscovery(StrCat(iface_match, "ip6 saddr { ::, fe80::/10 } ")));
+  out->push_back(NeighbourDiscovery(StrCat(iface_match, "fib saddr type local ")));
+}
+
+// Sorted union of two port lists.
+std::vector<uint16_t> Union(const std::vector<uint16_t>& a, const std::vector<uint16_t>& b) {
+  std::set<uint16_t> all(a.begin(), a.end());
+  all.insert(b.begin(), b.end());
+  return std::vector<uint16_t>(all.begin(), all.end());
+}
+
+Set PublishedUdpSet(std::string_view name, std::string_view address_type) {
+  return Set{std::string(name),
+             {StrCat("type ", address_type, " . inet_service . inet_service"), "size 65535",
+              "flags dynamic,timeout", StrCat("timeout ", kPublishedUdpTimeoutSeconds, "s")}};
 }
 
 // What both states' output chains start with: the resolver hole, then Docker's resolver refused
 // (before loopback is accepted, as it is reached over lo), then loopback.
 Chain OutputHead(const RulesetSpec& spec, const ResolverSets& resolvers) {
   Chain output{"output", std::string(kOutputHeader), {}};
-  AddResolverHole(spec, resolvers, &output.rules);
+  AddResolverHole(spec, resolvers, /*after_nat=*/false, &output.rules);
   if (!spec.allow_docker_dns) {
     output.rules.push_back(
         StrCat("ip daddr ", kDockerDnsAddress, " meta l4proto { tcp, udp } goto refuse"));
@@ -185,6 +208,12 @@ Chain RefuseChain() {
                 "meta nfproto ipv6 reject with icmpv6 type admin-prohibited"}};
 }
 
+void RenderSet(const Set& set, std::string* out) {
+  *out += StrCat("\tset ", set.name, " {\n");
+  for (const std::string& line : set.lines) *out += StrCat("\t\t", line, "\n");
+  *out += "\t}\n";
+}
+
 void RenderChain(const Chain& chain, std::string* out) {
   *out += StrCat("\tchain ", chain.name, " {\n");
   if (!chain.header.empty()) *out += StrCat("\t\t", chain.header, "\n");
@@ -198,9 +227,16 @@ std::string Render(const Ruleset& ruleset) {
   out += StrCat("add table ", kTable, "\n");
   out += StrCat("delete table ", kTable, "\n");
   out += StrCat("table ", kTable, " {\n");
-  for (size_t i = 0; i < ruleset.chains.size(); ++i) {
-    if (i > 0) out += "\n";
-    RenderChain(ruleset.chains[i], &out);
+  bool first = true;
+  for (const Set& set : ruleset.sets) {
+    if (!first) out += "\n";
+    first = false;
+    RenderSet(set, &out);
+  }
+  for (const Chain& chain : ruleset.chains) {
+    if (!first) out += "\n";
+    first = false;
+    RenderChain(chain, &out);
   }
   out += "}\n";
   return out;
@@ -214,33 +250,41 @@ Ruleset BuildLockdown(const RulesetSpec& spec) {
         StrCat("ct state established,related ct mark ", FormatMark(spec.fwmark), " accept"));
   }
   Chain output = OutputHead(spec, resolvers);
+  Chain postrouting{"postrouting", std::string(kPostroutingHeader), {"oifname \"lo\" accept"}};
+  AddResolverHole(spec, resolvers, /*after_nat=*/true, &postrouting.rules);
   if (!resolvers.v6.empty()) {
     // No uplink is known in lockdown: ND on any interface, still nothing else.
     input.rules.push_back(NeighbourDiscovery(""));
-    output.rules.push_back(NeighbourDiscovery(""));
+    AddOutgoingNeighbourDiscovery("", &output.rules);
+    AddOutgoingNeighbourDiscovery("", &postrouting.rules);
   }
   output.rules.push_back(FinalRefusal(Mode::kLockdown));
 
   Ruleset r;
   r.mode = Mode::kLockdown;
-  r.chains = {input, Chain{"forward", std::string(kForwardHeader), {}}, output, RefuseChain()};
+  r.chains = {input, Chain{"forward", std::string(kForwardHeader), {}}, output, postrouting,
+              RefuseChain()};
   return r;
 }
 
 Ruleset BuildConnected(const RulesetSpec& spec) {
   const ResolverSets resolvers = SplitResolvers(spec.dns_hole_resolvers);
   const std::string mark = FormatMark(spec.fwmark);
+  const std::string published_mark = FormatMark(kPublishedMark);
   const std::string up = Ifname(spec.uplink);
   const std::string tun = Ifname(spec.tunnel);
   const std::string ep_family = FamilyKeyword(spec.endpoint.ip);
   const std::string ep_addr = spec.endpoint.ip.ToString();
   const std::string ep_port = std::to_string(spec.endpoint.port);
+  const std::string engine_port = std::to_string(spec.engine_port);
   // Without a tunnelled IPv6, the port holes are IPv4 only.
   const std::string v4_only = spec.ipv6_tunnelled ? "" : "meta nfproto ipv4 ";
 
   const PortGroups published{spec.input_ports, spec.input_tcp_ports, spec.input_udp_ports};
   const PortGroups forwarded{spec.vpn_input_ports, spec.vpn_input_tcp_ports,
                              spec.vpn_input_udp_ports};
+  const std::vector<uint16_t> published_tcp = Union(spec.input_ports, spec.input_tcp_ports);
+  const std::vector<uint16_t> published_udp = Union(spec.input_ports, spec.input_udp_ports);
   std::set<IpPrefix> lans;
   for (const IpPrefix& p : spec.lan_subnets) lans.insert(p.Network());
   const bool has_v6_lan =
@@ -248,38 +292,85 @@ Ruleset BuildConnected(const RulesetSpec& spec) {
   const bool v6_on_uplink = spec.endpoint.ip.is_v6() || has_v6_lan || !resolvers.v6.empty() ||
                             (spec.ipv6_tunnelled && !published.empty());
 
+  // The live UDP flows of published ports, one set per family the port holes serve.
+  struct UdpFlows {
+    std::string_view set, family, address_type;
+  };
+  std::vector<UdpFlows> udp_flows;
+  if (!published_udp.empty()) {
+    udp_flows.push_back({kPublishedUdpSets[0], "ip", "ipv4_addr"});
+    if (spec.ipv6_tunnelled) udp_flows.push_back({kPublishedUdpSets[1], "ip6", "ipv6_addr"});
+  }
+
   Chain input{"input", std::string(kInputHeader), {}};
+  // Only the uplink reaches the engine's socket: a consumer's datagrams to it over lo (to
+  // 127.0.0.1 or any local address) would fill its drop counters or push it into cookie mode.
+  input.rules.push_back(StrCat("iifname \"lo\" udp dport ", engine_port, " drop"));
   input.rules.push_back(std::string(kConnectedLoopbackInput));
+  // Before the established accept, so that every datagram from the far side renews its flow.
+  for (const UdpFlows& f : udp_flows) {
+    input.rules.push_back(StrCat("iifname ", up, " udp dport ", SetOf(PortStrings(published_udp)),
+                                 " update @", f.set, " { ", f.family,
+                                 " saddr . udp sport . udp dport }"));
+  }
   input.rules.push_back("ct state established,related accept");
-  // Also stateless, so the engine hears its server even if conntrack lost the flow.
+  // Also stateless, so the engine hears its server even if conntrack lost the flow; to the
+  // engine's port only, so a forged server source reaches no other socket.
   input.rules.push_back(StrCat("iifname ", up, " ", ep_family, " saddr ", ep_addr, " udp sport ",
-                               ep_port, " accept"));
+                               ep_port, " udp dport ", engine_port, " accept"));
   // Marks the connection as really opened from the uplink (kPublishedMark), for the output chain.
   AddPortRules(&input.rules, StrCat("iifname ", up, " ", v4_only), published, "dport",
-               StrCat(" ct mark set ct mark | ", FormatMark(kPublishedMark), " accept"));
+               StrCat(" ct mark set ct mark | ", published_mark, " accept"));
   AddPortRules(&input.rules, StrCat("iifname ", tun, " ", v4_only), forwarded, "dport", " accept");
   if (v6_on_uplink) input.rules.push_back(NeighbourDiscovery(StrCat("iifname ", up, " ")));
 
-  Chain output = OutputHead(spec, resolvers);
-  output.rules.push_back(StrCat("oifname ", up, " meta mark ", mark, " ", ep_family, " daddr ",
-                                ep_addr, " udp dport ", ep_port, " accept"));
-  output.rules.push_back(StrCat("oifname ", tun, " ", v4_only, "accept"));
+  // The uplink's holes, shared by the output chain and the final check after NAT. The engine's
+  // packets leave from its own port; replies only: the conntrack entry must have been opened from
+  // the far side, so a consumer cannot use a published port number as a source port to get out;
+  // and it must have come in through the uplink (kPublishedMark; nft lists the bit test
+  // `ct mark & M == M` as `M/1`), so a forged connection over lo cannot have "replies" either. A
+  // UDP reply also needs its flow alive: the far side must keep sending.
+  std::vector<std::string> uplink_holes;
+  uplink_holes.push_back(StrCat("oifname ", up, " meta mark ", mark, " ", ep_family, " daddr ",
+                                ep_addr, " udp sport ", engine_port, " udp dport ", ep_port,
+                                " accept"));
+  uplink_holes.push_back(StrCat("oifname ", tun, " ", v4_only, "accept"));
   for (const IpPrefix& lan : lans) {
-    output.rules.push_back(
+    uplink_holes.push_back(
         StrCat("oifname ", up, " ", FamilyKeyword(lan.addr), " daddr ", lan.ToString(), " accept"));
   }
-  // Replies only: the conntrack entry must have been opened from the far side, so a consumer
-  // cannot use a published port number as a source port to get out; and it must have come in
-  // through the uplink (kPublishedMark; nft lists the bit test `ct mark & M == M` as `M/1`), so a
-  // forged connection over lo cannot have "replies" either.
-  AddPortRules(&output.rules, StrCat("oifname ", up, " ", v4_only), published, "sport",
-               StrCat(" ct direction reply ct mark ", FormatMark(kPublishedMark), "/1 accept"));
-  if (v6_on_uplink) output.rules.push_back(NeighbourDiscovery(StrCat("oifname ", up, " ")));
+  const std::string reply = StrCat(" ct direction reply ct mark ", published_mark, "/1");
+  if (!published_tcp.empty()) {
+    uplink_holes.push_back(StrCat("oifname ", up, " ", v4_only, "tcp sport ",
+                                  SetOf(PortStrings(published_tcp)), reply, " accept"));
+  }
+  for (const UdpFlows& f : udp_flows) {
+    uplink_holes.push_back(StrCat("oifname ", up, " udp sport ", SetOf(PortStrings(published_udp)),
+                                  reply, " ", f.family, " daddr . udp dport . udp sport @", f.set,
+                                  " accept"));
+  }
+  if (v6_on_uplink) AddOutgoingNeighbourDiscovery(StrCat("oifname ", up, " "), &uplink_holes);
+
+  Chain output = OutputHead(spec, resolvers);
+  output.rules.insert(output.rules.end(), uplink_holes.begin(), uplink_holes.end());
   output.rules.push_back(FinalRefusal(Mode::kConnected));
+
+  Chain postrouting{"postrouting", std::string(kPostroutingHeader), {"oifname \"lo\" accept"}};
+  AddResolverHole(spec, resolvers, /*after_nat=*/true, &postrouting.rules);
+  postrouting.rules.insert(postrouting.rules.end(), uplink_holes.begin(), uplink_holes.end());
 
   Ruleset r;
   r.mode = Mode::kConnected;
-  r.chains = {input, Chain{"forward", std::string(kForwardHeader), {}}, output, RefuseChain()};
+  for (const UdpFlows& f : udp_flows) r.sets.push_back(PublishedUdpSet(f.set, f.address_type));
+  r.chains = {input, Chain{"forward", std::string(kForwardHeader), {}}, output, postrouting};
+  if (!published.empty()) {
+    // Replies of published connections are routed like wgate's own packets: out of the uplink.
+    r.chains.push_back(
+        Chain{std::string(kRerouteChain.name),
+              std::string(kRerouteChain.header),
+              {StrCat("ct direction reply ct mark ", published_mark, "/1 meta mark set ", mark)}});
+  }
+  r.chains.push_back(RefuseChain());
   return r;
 }
 
@@ -371,8 +462,20 @@ Status ValidateSpec(const RulesetSpec& spec) {
                           ", out of range 1-", lan.addr.bit_length()));
     }
   }
+  if (spec.engine_port == 0) {
+    return Error(
+        "firewall: engine port is 0; the endpoint hole matches the engine's bound UDP port, "
+        "expected 1-65535");
+  }
   for (const auto* ports : {&spec.input_ports, &spec.input_tcp_ports, &spec.input_udp_ports}) {
     if (Status s = CheckPorts("input port", *ports); !s) return s;
+  }
+  for (const auto* ports : {&spec.input_ports, &spec.input_udp_ports}) {
+    if (std::find(ports->begin(), ports->end(), spec.engine_port) != ports->end()) {
+      return Error(StrCat("firewall: UDP input port ", spec.engine_port,
+                          " is the engine's own port; publishing it would let anyone reach "
+                          "the engine's socket"));
+    }
   }
   for (const auto* ports :
        {&spec.vpn_input_ports, &spec.vpn_input_tcp_ports, &spec.vpn_input_udp_ports}) {

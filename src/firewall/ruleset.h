@@ -16,8 +16,14 @@
 //    127.0.0.11 is refused unless allow_docker_dns, on every TCP/UDP port (Docker DNATs port 53
 //    to a random port before the filter hook sees the packet). Optionally a DNS hole for wgate's
 //    own marked sockets (to resolve a hostname endpoint before connecting).
-//  - kConnected: lockdown plus the exact holes: out via the tunnel; the engine's marked UDP to the
-//    endpoint out of the uplink; the listed LAN subnets; published input ports with their replies.
+//  - kConnected: lockdown plus the exact holes: out via the tunnel; the engine's marked UDP between
+//    its own port and the endpoint, on the uplink only (consumers cannot reach that port over
+//    lo); the listed LAN subnets; published input ports with their replies (conntrack replies of
+//    connections that came in from the uplink, re-routed out of it; a UDP reply only while the
+//    far side keeps sending).
+// Both states end in a filter chain at postrouting priority 300, after every NAT chain (srcnat is
+// 100): what a foreign nat chain redirected after wgate's output chain accepted it meets the same
+// holes again, with its final addresses.
 // Outbound refusals are rejects (a local program fails fast: TCP reset, ICMP admin-prohibited);
 // inbound and forwarded packets are dropped silently.
 #pragma once
@@ -49,7 +55,23 @@ inline constexpr BaseChain kBaseChains[] = {
     {"input", "type filter hook input priority filter; policy drop;"},
     {"forward", "type filter hook forward priority filter; policy drop;"},
     {"output", "type filter hook output priority filter; policy drop;"},
+    {"postrouting", "type filter hook postrouting priority 300; policy drop;"},
 };
+
+// The connected state's route chain: it gives the replies of published connections wgate's
+// fwmark, so that the kernel routes them again through the main table (the policy rule
+// `not fwmark M lookup M` would send them into the tunnel). Policy accept: it only marks; the
+// filter chains decide. Absent when no port is published.
+inline constexpr BaseChain kRerouteChain = {
+    "reroute", "type route hook output priority mangle; policy accept;"};
+
+// The dynamic sets of live UDP flows to published ports, keyed far address . far port . local
+// port. Only the input chain adds to them (every datagram from the far side renews its element);
+// the output chain lets a UDP reply out only while its element lives. Their elements change with
+// traffic: listings are taken without them (NFT_CTX_OUTPUT_TERSE).
+inline constexpr std::string_view kPublishedUdpSets[] = {"published_udp4", "published_udp6"};
+// How long one datagram from the far side keeps its return path open.
+inline constexpr int kPublishedUdpTimeoutSeconds = 30;
 
 enum class Mode { kLockdown, kConnected };
 std::string_view ModeName(Mode mode);  // "lockdown", "connected"
@@ -77,6 +99,9 @@ struct RulesetSpec {
   // that nothing can inject nft syntax.
   std::string uplink;
   std::string tunnel;
+  // The local UDP port the engine's socket is bound to (every address, both families). Only
+  // datagrams from the endpoint reach it, only through the uplink; its own packets leave from it.
+  uint16_t engine_port = 0;
   // Where the engine's encrypted UDP goes: only marked packets, only to this address and port,
   // only out of the uplink. Either family (independent of ipv6_tunnelled: the engine's UDP is not
   // a consumer's IPv6 traffic).
@@ -110,9 +135,16 @@ struct Chain {
   std::vector<std::string> rules;
 };
 
+// One named set of the table, its definition lines as nft lists them ("type ...", "size ...").
+struct Set {
+  std::string name;
+  std::vector<std::string> lines;
+};
+
 // A built ruleset: the script to run and the shape the kernel must show after running it.
 struct Ruleset {
   Mode mode = Mode::kLockdown;
+  std::vector<Set> sets;  // listed before the chains, as nft lists them
   std::vector<Chain> chains;
   // The whole nft script: replace-table preamble plus the table block. Ends with a newline.
   std::string script;

@@ -16,6 +16,7 @@ RulesetSpec Connected() {
   s.uplink = "eth0";
   s.tunnel = "wg0";
   s.endpoint = *SocketAddress::Parse("203.0.113.10:51820");
+  s.engine_port = 43210;
   return s;
 }
 
@@ -62,6 +63,11 @@ table inet wgate {
 		oifname "lo" accept
 		goto refuse comment "wgate kill switch (lockdown)"
 	}
+
+	chain postrouting {
+		type filter hook postrouting priority 300; policy drop;
+		oifname "lo" accept
+	}
 )nft") + std::string(kRefuseChain));
 }
 
@@ -101,8 +107,18 @@ table inet wgate {
 		meta mark 0x00001234 ip6 daddr fd00::53 meta l4proto { tcp, udp } th dport 53 ct mark set meta mark accept
 		ip daddr 127.0.0.11 meta l4proto { tcp, udp } goto refuse
 		oifname "lo" accept
-		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+		ip6 saddr { ::, fe80::/10 } icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+		fib saddr type local icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
 		goto refuse comment "wgate kill switch (lockdown)"
+	}
+
+	chain postrouting {
+		type filter hook postrouting priority 300; policy drop;
+		oifname "lo" accept
+		meta mark 0x00001234 ip daddr 192.0.2.53 meta l4proto { tcp, udp } th dport 53 accept
+		meta mark 0x00001234 ip6 daddr fd00::53 meta l4proto { tcp, udp } th dport 53 accept
+		ip6 saddr { ::, fe80::/10 } icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+		fib saddr type local icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
 	}
 )nft") + std::string(kRefuseChain));
 }
@@ -118,11 +134,20 @@ TEST(RulesetTest, ConnectedGolden) {
 add table inet wgate
 delete table inet wgate
 table inet wgate {
+	set published_udp4 {
+		type ipv4_addr . inet_service . inet_service
+		size 65535
+		flags dynamic,timeout
+		timeout 30s
+	}
+
 	chain input {
 		type filter hook input priority filter; policy drop;
+		iifname "lo" udp dport 43210 drop
 		iifname "lo" fib saddr type local accept
+		iifname "eth0" udp dport { 8080, 9090 } update @published_udp4 { ip saddr . udp sport . udp dport }
 		ct state established,related accept
-		iifname "eth0" ip saddr 203.0.113.10 udp sport 51820 accept
+		iifname "eth0" ip saddr 203.0.113.10 udp sport 51820 udp dport 43210 accept
 		iifname "eth0" meta nfproto ipv4 meta l4proto { tcp, udp } th dport { 8080, 9090 } ct mark set ct mark | 0x80000000 accept
 		iifname "wg0" meta nfproto ipv4 meta l4proto { tcp, udp } th dport 6881 accept
 	}
@@ -135,12 +160,29 @@ table inet wgate {
 		type filter hook output priority filter; policy drop;
 		ip daddr 127.0.0.11 meta l4proto { tcp, udp } goto refuse
 		oifname "lo" accept
-		oifname "eth0" meta mark 0x0000ca6c ip daddr 203.0.113.10 udp dport 51820 accept
+		oifname "eth0" meta mark 0x0000ca6c ip daddr 203.0.113.10 udp sport 43210 udp dport 51820 accept
 		oifname "wg0" meta nfproto ipv4 accept
 		oifname "eth0" ip daddr 10.0.0.0/8 accept
 		oifname "eth0" ip daddr 192.168.1.0/24 accept
-		oifname "eth0" meta nfproto ipv4 meta l4proto { tcp, udp } th sport { 8080, 9090 } ct direction reply ct mark 0x80000000/1 accept
+		oifname "eth0" meta nfproto ipv4 tcp sport { 8080, 9090 } ct direction reply ct mark 0x80000000/1 accept
+		oifname "eth0" udp sport { 8080, 9090 } ct direction reply ct mark 0x80000000/1 ip daddr . udp dport . udp sport @published_udp4 accept
 		goto refuse comment "wgate kill switch (connected)"
+	}
+
+	chain postrouting {
+		type filter hook postrouting priority 300; policy drop;
+		oifname "lo" accept
+		oifname "eth0" meta mark 0x0000ca6c ip daddr 203.0.113.10 udp sport 43210 udp dport 51820 accept
+		oifname "wg0" meta nfproto ipv4 accept
+		oifname "eth0" ip daddr 10.0.0.0/8 accept
+		oifname "eth0" ip daddr 192.168.1.0/24 accept
+		oifname "eth0" meta nfproto ipv4 tcp sport { 8080, 9090 } ct direction reply ct mark 0x80000000/1 accept
+		oifname "eth0" udp sport { 8080, 9090 } ct direction reply ct mark 0x80000000/1 ip daddr . udp dport . udp sport @published_udp4 accept
+	}
+
+	chain reroute {
+		type route hook output priority mangle; policy accept;
+		ct direction reply ct mark 0x80000000/1 meta mark set 0x0000ca6c
 	}
 )nft") + std::string(kRefuseChain));
 }
@@ -159,11 +201,28 @@ TEST(RulesetTest, ConnectedIpv6TunnelledGolden) {
 add table inet wgate
 delete table inet wgate
 table inet wgate {
+	set published_udp4 {
+		type ipv4_addr . inet_service . inet_service
+		size 65535
+		flags dynamic,timeout
+		timeout 30s
+	}
+
+	set published_udp6 {
+		type ipv6_addr . inet_service . inet_service
+		size 65535
+		flags dynamic,timeout
+		timeout 30s
+	}
+
 	chain input {
 		type filter hook input priority filter; policy drop;
+		iifname "lo" udp dport 43210 drop
 		iifname "lo" fib saddr type local accept
+		iifname "eth0" udp dport 8080 update @published_udp4 { ip saddr . udp sport . udp dport }
+		iifname "eth0" udp dport 8080 update @published_udp6 { ip6 saddr . udp sport . udp dport }
 		ct state established,related accept
-		iifname "eth0" ip6 saddr fd00:1::10 udp sport 443 accept
+		iifname "eth0" ip6 saddr fd00:1::10 udp sport 443 udp dport 43210 accept
 		iifname "eth0" meta l4proto { tcp, udp } th dport 8080 ct mark set ct mark | 0x80000000 accept
 		iifname "eth0" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
 	}
@@ -175,11 +234,31 @@ table inet wgate {
 	chain output {
 		type filter hook output priority filter; policy drop;
 		oifname "lo" accept
-		oifname "eth0" meta mark 0x00051820 ip6 daddr fd00:1::10 udp dport 443 accept
+		oifname "eth0" meta mark 0x00051820 ip6 daddr fd00:1::10 udp sport 43210 udp dport 443 accept
 		oifname "wgate0" accept
-		oifname "eth0" meta l4proto { tcp, udp } th sport 8080 ct direction reply ct mark 0x80000000/1 accept
-		oifname "eth0" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+		oifname "eth0" tcp sport 8080 ct direction reply ct mark 0x80000000/1 accept
+		oifname "eth0" udp sport 8080 ct direction reply ct mark 0x80000000/1 ip daddr . udp dport . udp sport @published_udp4 accept
+		oifname "eth0" udp sport 8080 ct direction reply ct mark 0x80000000/1 ip6 daddr . udp dport . udp sport @published_udp6 accept
+		oifname "eth0" ip6 saddr { ::, fe80::/10 } icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+		oifname "eth0" fib saddr type local icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
 		goto refuse comment "wgate kill switch (connected)"
+	}
+
+	chain postrouting {
+		type filter hook postrouting priority 300; policy drop;
+		oifname "lo" accept
+		oifname "eth0" meta mark 0x00051820 ip6 daddr fd00:1::10 udp sport 43210 udp dport 443 accept
+		oifname "wgate0" accept
+		oifname "eth0" tcp sport 8080 ct direction reply ct mark 0x80000000/1 accept
+		oifname "eth0" udp sport 8080 ct direction reply ct mark 0x80000000/1 ip daddr . udp dport . udp sport @published_udp4 accept
+		oifname "eth0" udp sport 8080 ct direction reply ct mark 0x80000000/1 ip6 daddr . udp dport . udp sport @published_udp6 accept
+		oifname "eth0" ip6 saddr { ::, fe80::/10 } icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+		oifname "eth0" fib saddr type local icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+	}
+
+	chain reroute {
+		type route hook output priority mangle; policy accept;
+		ct direction reply ct mark 0x80000000/1 meta mark set 0x00051820
 	}
 )nft") + std::string(kRefuseChain));
 }
@@ -188,20 +267,22 @@ TEST(RulesetTest, FwmarkIsTheSpecsNeverAConstant) {
   RulesetSpec spec = Connected();
   spec.fwmark = 0xdeadbeef;
   const std::string script = Script(spec);
-  EXPECT_NE(script.find("meta mark 0xdeadbeef ip daddr 203.0.113.10 udp dport 51820"),
-            std::string::npos);
+  EXPECT_NE(
+      script.find("meta mark 0xdeadbeef ip daddr 203.0.113.10 udp sport 43210 udp dport 51820"),
+      std::string::npos);
   EXPECT_EQ(script.find("0x0000ca6c"), std::string::npos);
 }
 
 TEST(RulesetTest, ShapeMatchesScript) {
   Result<Ruleset> r = BuildRuleset(Connected());
   ASSERT_TRUE(r.ok());
-  ASSERT_EQ(r->chains.size(), 4u);
+  ASSERT_EQ(r->chains.size(), 5u);
   EXPECT_EQ(r->chains[0].name, "input");
   EXPECT_EQ(r->chains[2].name, "output");
   EXPECT_EQ(r->chains[2].header, "type filter hook output priority filter; policy drop;");
-  EXPECT_EQ(r->chains[3].name, "refuse");
-  EXPECT_EQ(r->chains[3].header, "");
+  EXPECT_EQ(r->chains[3].name, "postrouting");
+  EXPECT_EQ(r->chains[4].name, "refuse");
+  EXPECT_EQ(r->chains[4].header, "");
   for (const Chain& c : r->chains) {
     for (const std::string& rule : c.rules) {
       EXPECT_NE(r->script.find("\t\t" + rule + "\n"), std::string::npos) << rule;
@@ -346,10 +427,10 @@ TEST(RulesetTest, ForgedLoopbackSourcesAreDroppedAndPublishedRepliesNeedTheInbou
   {
     Result<Ruleset> r = BuildRuleset(Connected());
     ASSERT_TRUE(r.ok()) << r.error().message();
-    ASSERT_GE(r->chains[0].rules.size(), 2u);
-    EXPECT_EQ(r->chains[0].rules[0], "iifname \"lo\" fib saddr type local accept");
+    ASSERT_GE(r->chains[0].rules.size(), 3u);
+    EXPECT_EQ(r->chains[0].rules[1], "iifname \"lo\" fib saddr type local accept");
     // Fast refusals still work: the reset `reject` sends over lo comes from the far address.
-    EXPECT_EQ(r->chains[0].rules[1], "ct state established,related accept");
+    EXPECT_EQ(r->chains[0].rules[2], "ct state established,related accept");
     for (const std::string& rule : r->chains[0].rules) {
       EXPECT_NE(rule, "iifname \"lo\" accept");
     }
@@ -374,18 +455,18 @@ TEST(RulesetTest, ForgedLoopbackSourcesAreDroppedAndPublishedRepliesNeedTheInbou
                          "8081 ct mark set ct mark | 0x80000000 accept"));
   EXPECT_THAT(input, ::testing::Contains("iifname \"eth0\" meta nfproto ipv4 tcp dport 443 ct mark "
                                          "set ct mark | 0x80000000 accept"));
-  EXPECT_THAT(output, ::testing::Contains(
-                          "oifname \"eth0\" meta nfproto ipv4 meta l4proto { tcp, udp } th sport "
-                          "8081 ct direction reply ct mark 0x80000000/1 accept"));
-  EXPECT_THAT(output, ::testing::Contains("oifname \"eth0\" meta nfproto ipv4 tcp sport 443 ct "
-                                          "direction reply ct mark 0x80000000/1 accept"));
+  EXPECT_THAT(output, ::testing::Contains("oifname \"eth0\" meta nfproto ipv4 tcp sport { 443, "
+                                          "8081 } ct direction reply ct mark 0x80000000/1 accept"));
+  EXPECT_THAT(output, ::testing::Contains("oifname \"eth0\" udp sport 8081 ct direction reply ct "
+                                          "mark 0x80000000/1 ip daddr . udp dport . udp sport "
+                                          "@published_udp4 accept"));
   // The tunnel's forwarded ports need no mark: everything may leave through the tunnel anyway.
   EXPECT_THAT(input,
               ::testing::Contains("iifname \"wg0\" meta nfproto ipv4 udp dport 6881 accept"));
   // No published-port reply rule without the mark.
   for (const std::string& rule : output) {
     if (rule.find("ct direction reply") != std::string::npos) {
-      EXPECT_NE(rule.find("ct mark 0x80000000/1 accept"), std::string::npos) << rule;
+      EXPECT_NE(rule.find("ct mark 0x80000000/1 "), std::string::npos) << rule;
     }
   }
 
@@ -399,6 +480,181 @@ TEST(RulesetTest, ForgedLoopbackSourcesAreDroppedAndPublishedRepliesNeedTheInbou
   RulesetSpec lockdown;  // and lockdown is never refused for it
   lockdown.fwmark = 0x80000000;
   lockdown.dns_hole_resolvers = {Ip("192.0.2.53")};
+  EXPECT_TRUE(BuildRuleset(lockdown).ok());
+}
+
+// Whoever forges the server's address reaches the engine's port, not every consumer's UDP
+// service; and consumers cannot reach the engine's port over lo at all.
+TEST(RulesetTest, EndpointHoleIsTheEnginesOwnPortOnTheUplinkOnly) {
+  Result<Ruleset> r = BuildRuleset(Connected());
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  const std::vector<std::string>& input = r->chains[0].rules;
+  ASSERT_FALSE(input.empty());
+  EXPECT_EQ(input[0], "iifname \"lo\" udp dport 43210 drop");  // before lo is accepted
+  EXPECT_THAT(input, ::testing::Contains("iifname \"eth0\" ip saddr 203.0.113.10 udp sport 51820 "
+                                         "udp dport 43210 accept"));
+  EXPECT_THAT(r->chains[2].rules,
+              ::testing::Contains("oifname \"eth0\" meta mark 0x0000ca6c ip daddr 203.0.113.10 "
+                                  "udp sport 43210 udp dport 51820 accept"));
+}
+
+// A published UDP port answers a far side only while it keeps sending: only the input chain,
+// before the established accept (so that every datagram counts), renews a flow's element, and
+// the output chain needs it.
+TEST(RulesetTest, PublishedUdpRepliesNeedALiveFlowFromOutside) {
+  RulesetSpec spec = Connected();
+  spec.input_ports = {8080};
+  spec.input_tcp_ports = {443};
+  spec.input_udp_ports = {6881};
+  spec.ipv6_tunnelled = true;
+  Result<Ruleset> r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->sets.size(), 2u);
+  EXPECT_EQ(r->sets[0].name, "published_udp4");
+  EXPECT_THAT(r->sets[0].lines,
+              ::testing::ElementsAre("type ipv4_addr . inet_service . inet_service", "size 65535",
+                                     "flags dynamic,timeout", "timeout 30s"));
+  EXPECT_EQ(r->sets[1].name, "published_udp6");
+  EXPECT_EQ(r->sets[1].lines[0], "type ipv6_addr . inet_service . inet_service");
+  const std::vector<std::string>& input = r->chains[0].rules;
+  const std::string update4 =
+      "iifname \"eth0\" udp dport { 6881, 8080 } update @published_udp4 { ip saddr . udp sport . "
+      "udp dport }";
+  const auto at = [&](const std::string& rule) {
+    return std::find(input.begin(), input.end(), rule) - input.begin();
+  };
+  ASSERT_LT(at(update4), static_cast<long>(input.size()));
+  EXPECT_LT(at(update4), at("ct state established,related accept"));
+  EXPECT_THAT(input, ::testing::Contains("iifname \"eth0\" udp dport { 6881, 8080 } update "
+                                         "@published_udp6 { ip6 saddr . udp sport . udp dport }"));
+  for (const Chain& c : r->chains) {
+    if (c.name == "input") continue;
+    for (const std::string& rule : c.rules) {
+      EXPECT_EQ(rule.find("update @"), std::string::npos) << c.name << ": " << rule;
+    }
+  }
+  EXPECT_THAT(r->chains[2].rules,
+              ::testing::IsSupersetOf(
+                  {"oifname \"eth0\" tcp sport { 443, 8080 } ct direction reply ct mark "
+                   "0x80000000/1 accept",
+                   "oifname \"eth0\" udp sport { 6881, 8080 } ct direction reply ct mark "
+                   "0x80000000/1 ip daddr . udp dport . udp sport @published_udp4 accept",
+                   "oifname \"eth0\" udp sport { 6881, 8080 } ct direction reply ct mark "
+                   "0x80000000/1 ip6 daddr . udp dport . udp sport @published_udp6 accept"}));
+  for (const std::string& rule : r->chains[2].rules) {
+    if (rule.find("udp sport { 6881") != std::string::npos) {
+      EXPECT_NE(rule.find("@published_udp"), std::string::npos) << rule;
+    }
+  }
+  EXPECT_NE(r->script.find("\tset published_udp4 {\n\t\ttype ipv4_addr . inet_service . "
+                           "inet_service\n\t\tsize 65535\n\t\tflags dynamic,timeout\n\t\ttimeout "
+                           "30s\n\t}\n"),
+            std::string::npos)
+      << r->script;
+
+  // Without a tunnelled IPv6 the v4 set only; without a published UDP port no set at all.
+  spec.ipv6_tunnelled = false;
+  r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->sets.size(), 1u);
+  EXPECT_EQ(r->sets[0].name, "published_udp4");
+  spec.input_ports = {};
+  spec.input_udp_ports = {};
+  r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->sets.empty());
+  EXPECT_EQ(r->script.find("set published"), std::string::npos);
+}
+
+// Published replies are routed out of the uplink: the route chain gives them wgate's fwmark, so
+// the kernel looks them up in main, not in the tunnel's table.
+TEST(RulesetTest, PublishedRepliesAreReroutedWithTheFwmark) {
+  RulesetSpec spec = Connected();
+  Result<Ruleset> r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok());
+  for (const Chain& c : r->chains) EXPECT_NE(c.name, "reroute");  // nothing published
+  spec.input_tcp_ports = {443};
+  r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok());
+  const auto reroute = std::find_if(r->chains.begin(), r->chains.end(),
+                                    [](const Chain& c) { return c.name == "reroute"; });
+  ASSERT_NE(reroute, r->chains.end());
+  EXPECT_EQ(reroute->header, "type route hook output priority mangle; policy accept;");
+  EXPECT_THAT(reroute->rules, ::testing::ElementsAre("ct direction reply ct mark 0x80000000/1 "
+                                                     "meta mark set 0x0000ca6c"));
+}
+
+// A foreign nat chain can redirect what the output chain accepted: the postrouting chain, after
+// every NAT priority, holds the same holes, with policy drop.
+TEST(RulesetTest, PostroutingRepeatsTheHolesAfterNat) {
+  RulesetSpec spec = Connected();
+  spec.lan_subnets = {Prefix("192.168.1.0/24")};
+  spec.input_udp_ports = {6881};
+  Result<Ruleset> r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok());
+  ASSERT_GE(r->chains.size(), 4u);
+  const Chain& post = r->chains[3];
+  EXPECT_EQ(post.name, "postrouting");
+  EXPECT_EQ(post.header, "type filter hook postrouting priority 300; policy drop;");
+  std::vector<std::string> output_holes;  // the output chain's rules after its head, sans refusal
+  const std::vector<std::string>& output = r->chains[2].rules;
+  auto lo = std::find(output.begin(), output.end(), "oifname \"lo\" accept");
+  ASSERT_NE(lo, output.end());
+  output_holes.assign(lo, output.end() - 1);
+  EXPECT_EQ(post.rules, output_holes);
+  EXPECT_EQ(post.rules.front(), "oifname \"lo\" accept");
+
+  RulesetSpec lockdown;
+  lockdown.fwmark = 0x1234;
+  lockdown.dns_hole_resolvers = {Ip("192.0.2.53"), Ip("127.0.0.11")};
+  r = BuildRuleset(lockdown);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->chains[3].name, "postrouting");
+  EXPECT_THAT(r->chains[3].rules,
+              ::testing::ElementsAre("oifname \"lo\" accept",
+                                     "meta mark 0x00001234 ip daddr 192.0.2.53 meta l4proto { "
+                                     "tcp, udp } th dport 53 accept"));
+}
+
+TEST(RulesetTest, NeighbourDiscoveryLeavesOnlyFromOwnOrLinkLocalSources) {
+  RulesetSpec spec = Connected();
+  spec.lan_subnets = {Prefix("fd00:2::/64")};
+  Result<Ruleset> r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok());
+  const std::vector<std::string> want = {
+      "oifname \"eth0\" ip6 saddr { ::, fe80::/10 } icmpv6 type { nd-neighbor-solicit, "
+      "nd-neighbor-advert } ip6 hoplimit 255 accept",
+      "oifname \"eth0\" fib saddr type local icmpv6 type { nd-neighbor-solicit, "
+      "nd-neighbor-advert } ip6 hoplimit 255 accept"};
+  for (size_t chain : {2u, 3u}) {
+    EXPECT_THAT(r->chains[chain].rules, ::testing::IsSupersetOf(want)) << r->chains[chain].name;
+    for (const std::string& rule : r->chains[chain].rules) {
+      if (rule.find("nd-neighbor") == std::string::npos) continue;
+      EXPECT_THAT(want, ::testing::Contains(rule));
+    }
+  }
+}
+
+TEST(RulesetTest, EnginePortErrors) {
+  RulesetSpec spec = Connected();
+  spec.engine_port = 0;
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: engine port is 0; the endpoint hole matches the engine's bound UDP port, "
+            "expected 1-65535");
+  spec = Connected();
+  spec.input_udp_ports = {43210};
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: UDP input port 43210 is the engine's own port; publishing it would let "
+            "anyone reach the engine's socket");
+  spec.input_udp_ports = {};
+  spec.input_ports = {43210};
+  EXPECT_EQ(ErrorOf(spec),
+            "firewall: UDP input port 43210 is the engine's own port; publishing it would let "
+            "anyone reach the engine's socket");
+  spec.input_ports = {};
+  spec.input_tcp_ports = {43210};  // TCP is another socket
+  EXPECT_TRUE(BuildRuleset(spec).ok());
+  RulesetSpec lockdown;  // lockdown has no engine
   EXPECT_TRUE(BuildRuleset(lockdown).ok());
 }
 
