@@ -647,12 +647,52 @@ scenario_hold_keeps_consumers_across_gateway_restarts() {
   check "unblock restores the original from the record" eq "$(cat "/etc/netns/$NS_GW/resolv.conf")" "nameserver 192.0.2.1"
 }
 
+# Whoever forges the VPN server's address (anyone on the path or the LAN) must reach the engine's
+# port and nothing else: not a consumer's UDP service. wireguard-go holds 192.0.2.1:51820 in the
+# server's namespace, so a raw socket writes the forged headers.
+scenario_spoofed_server_datagram_to_consumer_port() {
+  fresh_config
+  : >"$WG_DIR/consumer_heard"
+  wg_spawn ip netns exec "$NS_GW" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 5353))
+with open(sys.argv[1], "ab", buffering=0) as f:
+    while True:
+        data, _ = s.recvfrom(2048)
+        f.write(data + b"\n")
+' "$WG_DIR/consumer_heard" >/dev/null 2>&1
+  local listener=${WG_PIDS[-1]}
+  for _ in $(seq 50); do in_gw ss -lun | grep -q ':5353 ' && break; sleep 0.1; done
+  wg_start_gateway
+  check "connects" wait_state connected
+  reset_leaks
+  in_srv python3 -c '
+import socket, struct
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for i in range(20):
+    payload = b"forged-%d" % i
+    udp = struct.pack("!HHHH", 51820, 5353, 8 + len(payload), 0) + payload  # no checksum: allowed
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, socket.IPPROTO_UDP, 0,
+                     socket.inet_aton("192.0.2.1"), socket.inet_aton("192.0.2.2"))
+    raw.sendto(ip + udp, ("192.0.2.2", 0))
+'
+  in_gw python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"control", ("127.0.0.1", 5353))'
+  sleep 0.5
+  check "the consumer's listener works (control over lo)" bash -c "grep -q control '$WG_DIR/consumer_heard'"
+  check "no forged 'server' datagram reached the consumer" bash -c "! grep -q forged '$WG_DIR/consumer_heard'"
+  check "the tunnel still works" eq "$(consumer_fetch)" 198.51.100.2
+  check "no leaks" no_leaks
+  kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null
+}
+
 all=(healthy_tunnel malformed_config missing_config wgate_down sigkill server_unreachable wrong_server_key
      ipv6_probe_with_ipv4_config dns_outside_the_tunnel tunnel_deleted_from_outside reload_while_sending
      lan_and_published_port hostname_endpoint ruleset_flushed_from_outside unblock_opens
      blackhole_fallback_without_nftables healthy_before_any_traffic
      hold_keeps_consumers_across_gateway_restarts table_deleted_under_continuous_sender
-     hosts_file_poisoning search_domain_exfiltration consumer_resolv_conf_on_first_start)
+     hosts_file_poisoning search_domain_exfiltration consumer_resolv_conf_on_first_start
+     spoofed_server_datagram_to_consumer_port)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 
