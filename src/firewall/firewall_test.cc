@@ -273,9 +273,11 @@ TEST_F(OwnedTwinTest, OneTransactionInstallsBothTables) {
 
 TEST_F(OwnedTwinTest, VerifyChecksTheTwinToo) {
   ASSERT_TRUE(fw_.Apply(Connected()).ok());
-  kernel_.table(kOwnedTable)->objects[2].lines.pop_back();
+  for (ListedObject& o : kernel_.table(kOwnedTable)->objects) {
+    if (o.kind == "chain" && o.name == "output") o.lines.pop_back();
+  }
   EXPECT_THAT(fw_.Verify().problems,
-              ElementsAre(StartsWith("table inet wgate_owned: chain output: rule 6 of 6 missing")));
+              ElementsAre(StartsWith("table inet wgate_owned: chain output: rule ")));
   ASSERT_TRUE(fw_.Reapply().ok());
   EXPECT_TRUE(fw_.Verify().ok());
   kernel_.table(kOwnedTable).reset();  // e.g. the socket that owned it was closed
@@ -332,7 +334,11 @@ TEST_F(OwnedTwinTest, ATwinHeldByAnotherProcessDoesNotStopTheRuleset) {
               StartsWith("table ownership: off (table inet wgate_owned could not be installed: "
                          "nft: Error: Could not process rule: Operation not permitted)"));
   EXPECT_TRUE(fw_.Verify().ok());
-  EXPECT_EQ(kernel_.table()->FindChain("output")->lines.size(), 6u);
+  Result<Ruleset> built = BuildRuleset(Connected());
+  ASSERT_TRUE(built.ok());
+  size_t output_rules = 0;
+  for (const Chain& c : built->chains) output_rules += c.name == "output" ? c.rules.size() : 0;
+  EXPECT_EQ(kernel_.table()->FindChain("output")->lines.size(), output_rules);
 }
 
 TEST_F(OwnedTwinTest, FallingBackRemovesTheTwinOfThePreviousRuleset) {
