@@ -67,22 +67,6 @@ Result<std::string> ParseCgroupV2Path(std::string_view text) {
   return Error(StrCat("no cgroup v2 entry (\"0::\") in /proc/self/cgroup: \"", shown, "\""));
 }
 
-Status ValidateCgroupPath(std::string_view path) {
-  if (path.empty()) return Error("cgroup path is empty");
-  for (unsigned char c : path) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || c == ':' || c == '@' || c == '/' || c == '-';
-    if (!ok) {
-      return Error(StrCat("cgroup path \"", std::string(path.substr(0, 120)),
-                          "\" has a character nft cannot be given safely"));
-    }
-  }
-  for (std::string_view part : SplitTrimmed(path, '/')) {
-    if (part == "..") return Error(StrCat("cgroup path \"", path, "\" contains \"..\""));
-  }
-  return Ok();
-}
-
 Result<OwnCgroup> ProbeOwnCgroup(NftBackend& nft, const std::string& mount,
                                  const std::string& proc_self_cgroup) {
   struct statfs fs;

@@ -20,16 +20,9 @@
 
 #include "base/error.h"
 #include "firewall/nft_backend.h"
+#include "firewall/ruleset.h"  // OwnCgroup
 
 namespace wgate::firewall {
-
-// The cgroup v2 that wgate's own sockets belong to, as nft's `socket cgroupv2 level L "path"`
-// spells it: `path` relative to the cgroup mount (/sys/fs/cgroup), `level` its depth in the
-// hierarchy as this kernel counts it (found by probing: see ProbeOwnCgroup).
-struct OwnCgroup {
-  std::string path;
-  int level = 0;
-};
 
 // Where the cgroup v2 hierarchy is expected (nft resolves the path under it).
 inline constexpr char kCgroupMount[] = "/sys/fs/cgroup";
@@ -37,9 +30,6 @@ inline constexpr char kCgroupMount[] = "/sys/fs/cgroup";
 // The cgroup path of the calling process from /proc/self/cgroup text ("0::/system.slice/x\n"
 // among v1 lines): the "0::" line's path, or an error quoting the text when there is none.
 Result<std::string> ParseCgroupV2Path(std::string_view proc_self_cgroup);
-
-// Checks a path before it goes into nft syntax: [A-Za-z0-9_.:@/-] only, no "..".
-Status ValidateCgroupPath(std::string_view path);
 
 // Finds wgate's own cgroup and its level. The level is probed for real: a throwaway table in
 // `nft` drops this process's marked datagram to 127.0.0.1:9 only when `socket cgroupv2 level L`

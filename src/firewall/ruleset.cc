@@ -114,6 +114,30 @@ Status CheckPorts(std::string_view what, const std::vector<uint16_t>& ports) {
   return Ok();
 }
 
+// `socket cgroupv2 level L "path" ` when the spec names wgate's own cgroup, else "".
+std::string CgroupClause(const RulesetSpec& spec) {
+  if (!spec.engine_cgroup) return "";
+  return StrCat("socket cgroupv2 level ", spec.engine_cgroup->level, " \"",
+                spec.engine_cgroup->path, "\" ");
+}
+
+// With the device-level filter: every accept of the check after NAT but those for `unstamped`
+// interfaces (loopback, the tunnel: no egress filter there) also stamps the packet, so that the
+// uplink's egress chain knows it passed. Raw frames never reach this hook.
+void StampForEgress(const RulesetSpec& spec, const std::vector<std::string>& unstamped,
+                    Chain* postrouting) {
+  if (!spec.egress) return;
+  constexpr std::string_view kAccept = " accept";
+  for (std::string& rule : postrouting->rules) {
+    bool skip = rule.size() < kAccept.size() ||
+                rule.compare(rule.size() - kAccept.size(), kAccept.size(), kAccept) != 0;
+    for (const std::string& prefix : unstamped) skip |= rule.rfind(prefix, 0) == 0;
+    if (skip) continue;
+    rule.insert(rule.size() - kAccept.size(),
+                StrCat(" meta mark set ", FormatMark(spec.egress->stamp)));
+  }
+}
+
 struct ResolverSets {
   std::vector<std::string> v4, v4_loopback, v6;
 };
@@ -140,17 +164,19 @@ ResolverSets SplitResolvers(const std::vector<IpAddress>& resolvers) {
 void AddResolverHole(const RulesetSpec& spec, const ResolverSets& r, bool after_nat,
                      std::vector<std::string>* out) {
   const std::string mark = FormatMark(spec.fwmark);
+  // The socket expression exists only up to the output hook; the check after NAT follows it.
+  const std::string who = after_nat ? "" : CgroupClause(spec);
   if (!r.v4_loopback.empty() && !after_nat) {
-    out->push_back(StrCat("meta mark ", mark, " ip daddr ", SetOf(r.v4_loopback),
+    out->push_back(StrCat("meta mark ", mark, " ", who, "ip daddr ", SetOf(r.v4_loopback),
                           " meta l4proto { tcp, udp } accept"));
   }
   const std::string_view tail = after_nat ? " accept" : " ct mark set meta mark accept";
   if (!r.v4.empty()) {
-    out->push_back(StrCat("meta mark ", mark, " ip daddr ", SetOf(r.v4),
+    out->push_back(StrCat("meta mark ", mark, " ", who, "ip daddr ", SetOf(r.v4),
                           " meta l4proto { tcp, udp } th dport 53", tail));
   }
   if (!r.v6.empty()) {
-    out->push_back(StrCat("meta mark ", mark, " ip6 daddr ", SetOf(r.v6),
+    out->push_back(StrCat("meta mark ", mark, " ", who, "ip6 daddr ", SetOf(r.v6),
                           " meta l4proto { tcp, udp } th dport 53", tail));
   }
 }
@@ -239,7 +265,29 @@ std::string Render(const Ruleset& ruleset) {
     RenderChain(chain, &out);
   }
   out += "}\n";
+  if (!ruleset.netdev_chains.empty()) {
+    out += StrCat("add table ", kNetdevTable, "\n");
+    out += StrCat("delete table ", kNetdevTable, "\n");
+    out += StrCat("table ", kNetdevTable, " {\n");
+    for (size_t i = 0; i < ruleset.netdev_chains.size(); ++i) {
+      if (i > 0) out += "\n";
+      RenderChain(ruleset.netdev_chains[i], &out);
+    }
+    out += "}\n";
+  }
   return out;
+}
+
+// The device-level filter: what wgate's postrouting check stamped, and well-formed ARP (which
+// passes no IP hook; its requests and replies carry only addresses).
+std::vector<Chain> EgressChains(const RulesetSpec& spec) {
+  if (!spec.egress) return {};
+  return {Chain{"egress",
+                StrCat("type filter hook egress device ", Ifname(spec.egress->device),
+                       " priority filter; policy drop;"),
+                {StrCat("meta mark ", FormatMark(spec.egress->stamp), " accept"),
+                 "arp htype 1 arp ptype ip arp hlen 6 arp plen 4 arp operation { request, reply } "
+                 "accept"}}};
 }
 
 Ruleset BuildLockdown(const RulesetSpec& spec) {
@@ -258,6 +306,7 @@ Ruleset BuildLockdown(const RulesetSpec& spec) {
     AddOutgoingNeighbourDiscovery("", &output.rules);
     AddOutgoingNeighbourDiscovery("", &postrouting.rules);
   }
+  StampForEgress(spec, {"oifname \"lo\" "}, &postrouting);
   output.rules.push_back(FinalRefusal(Mode::kLockdown));
 
   Ruleset r;
@@ -325,15 +374,17 @@ Ruleset BuildConnected(const RulesetSpec& spec) {
   if (v6_on_uplink) input.rules.push_back(NeighbourDiscovery(StrCat("iifname ", up, " ")));
 
   // The uplink's holes, shared by the output chain and the final check after NAT. The engine's
-  // packets leave from its own port; replies only: the conntrack entry must have been opened from
+  // packets leave from its own port (and, where the kernel can tell, from wgate's own cgroup: the
+  // output chain's copy only, as the socket expression ends at the output hook); replies only:
+  // the conntrack entry must have been opened from
   // the far side, so a consumer cannot use a published port number as a source port to get out;
   // and it must have come in through the uplink (kPublishedMark; nft lists the bit test
   // `ct mark & M == M` as `M/1`), so a forged connection over lo cannot have "replies" either. A
   // UDP reply also needs its flow alive: the far side must keep sending.
   std::vector<std::string> uplink_holes;
-  uplink_holes.push_back(StrCat("oifname ", up, " meta mark ", mark, " ", ep_family, " daddr ",
-                                ep_addr, " udp sport ", engine_port, " udp dport ", ep_port,
-                                " accept"));
+  const std::string engine_hole = StrCat(ep_family, " daddr ", ep_addr, " udp sport ", engine_port,
+                                         " udp dport ", ep_port, " accept");
+  uplink_holes.push_back(StrCat("oifname ", up, " meta mark ", mark, " ", engine_hole));
   uplink_holes.push_back(StrCat("oifname ", tun, " ", v4_only, "accept"));
   for (const IpPrefix& lan : lans) {
     uplink_holes.push_back(
@@ -353,11 +404,14 @@ Ruleset BuildConnected(const RulesetSpec& spec) {
 
   Chain output = OutputHead(spec, resolvers);
   output.rules.insert(output.rules.end(), uplink_holes.begin(), uplink_holes.end());
+  output.rules[output.rules.size() - uplink_holes.size()] =
+      StrCat("oifname ", up, " meta mark ", mark, " ", CgroupClause(spec), engine_hole);
   output.rules.push_back(FinalRefusal(Mode::kConnected));
 
   Chain postrouting{"postrouting", std::string(kPostroutingHeader), {"oifname \"lo\" accept"}};
   AddResolverHole(spec, resolvers, /*after_nat=*/true, &postrouting.rules);
   postrouting.rules.insert(postrouting.rules.end(), uplink_holes.begin(), uplink_holes.end());
+  StampForEgress(spec, {"oifname \"lo\" ", StrCat("oifname ", tun, " ")}, &postrouting);
 
   Ruleset r;
   r.mode = Mode::kConnected;
@@ -416,6 +470,22 @@ Status ValidateInterfaceName(std::string_view what, std::string_view name) {
   return Ok();
 }
 
+Status ValidateCgroupPath(std::string_view path) {
+  if (path.empty()) return Error("cgroup path is empty");
+  for (unsigned char c : path) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == ':' || c == '@' || c == '/' || c == '-';
+    if (!ok) {
+      return Error(StrCat("cgroup path ", Quote(path.substr(0, 120)),
+                          " has a character nft cannot be given safely"));
+    }
+  }
+  for (std::string_view part : SplitTrimmed(path, '/')) {
+    if (part == "..") return Error(StrCat("cgroup path ", Quote(path), " contains \"..\""));
+  }
+  return Ok();
+}
+
 Status ValidateSpec(const RulesetSpec& spec) {
   const bool needs_mark = spec.mode == Mode::kConnected || !spec.dns_hole_resolvers.empty();
   if (needs_mark && spec.fwmark == 0) {
@@ -426,6 +496,23 @@ Status ValidateSpec(const RulesetSpec& spec) {
   for (const IpAddress& r : spec.dns_hole_resolvers) {
     if (r.IsUnspecified()) {
       return Error(StrCat("firewall: DNS resolver ", r.ToString(), " is an unspecified address"));
+    }
+  }
+  if (spec.engine_cgroup) {
+    const OwnCgroup& cg = *spec.engine_cgroup;
+    if (cg.level < 0 || cg.level > 255) {
+      return Error(StrCat("firewall: cgroup level ", cg.level, " is out of range 0-255"));
+    }
+    if (Status s = ValidateCgroupPath(cg.path); !s)
+      return Error("firewall: " + s.error().message());
+  }
+  if (spec.egress) {
+    if (Status s = ValidateInterfaceName("egress filter", spec.egress->device); !s) return s;
+    if (spec.egress->stamp == 0 || spec.egress->stamp == spec.fwmark ||
+        spec.egress->stamp == kPublishedMark) {
+      return Error(StrCat("firewall: egress stamp ", FormatMark(spec.egress->stamp),
+                          " must be non-zero and differ from the fwmark and ",
+                          FormatMark(kPublishedMark)));
     }
   }
   if (spec.mode == Mode::kLockdown) return Ok();
@@ -487,6 +574,7 @@ Status ValidateSpec(const RulesetSpec& spec) {
 Result<Ruleset> BuildRuleset(const RulesetSpec& spec) {
   if (Status s = ValidateSpec(spec); !s) return s.error();
   Ruleset r = spec.mode == Mode::kLockdown ? BuildLockdown(spec) : BuildConnected(spec);
+  r.netdev_chains = EgressChains(spec);
   r.script = Render(r);
   return r;
 }

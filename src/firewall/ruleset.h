@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,8 @@ namespace wgate::firewall {
 
 // The table wgate owns, as nft commands spell it; nothing else in the namespace is touched.
 inline constexpr std::string_view kTable = "inet wgate";
+// The device-level filter's table (RulesetSpec::egress).
+inline constexpr std::string_view kNetdevTable = "netdev wgate";
 
 // Docker's embedded resolver. It answers from the host's namespace, so a query to it leaves the
 // host in the clear, outside the tunnel: a DNS leak.
@@ -74,6 +77,23 @@ inline constexpr std::string_view kPublishedUdpSets[] = {"published_udp4", "publ
 inline constexpr int kPublishedUdpTimeoutSeconds = 30;
 
 enum class Mode { kLockdown, kConnected };
+
+// The cgroup v2 that wgate's own sockets belong to, as nft's `socket cgroupv2 level L "path"`
+// spells it: `path` relative to the cgroup mount (/sys/fs/cgroup), `level` its depth in the
+// hierarchy as this kernel counts it (found by probing: kernel_probe.h).
+struct OwnCgroup {
+  std::string path;
+  int level = 0;
+};
+
+// The device-level filter on the uplink: a netdev egress chain (table netdev wgate) that lets a
+// frame leave only when wgate's postrouting check stamped it with `stamp`, or when it is ARP.
+// Raw frames of packet sockets (a consumer with CAP_NET_RAW) pass no IP hook, so they carry no
+// stamp; the stamp must be unguessable (random per process: such a consumer can set any mark).
+struct EgressFilter {
+  std::string device;
+  uint32_t stamp = 0;
+};
 std::string_view ModeName(Mode mode);  // "lockdown", "connected"
 
 struct RulesetSpec {
@@ -90,6 +110,13 @@ struct RulesetSpec {
   // Resolvers that wgate's marked sockets may query on port 53 (UDP and TCP), in either state,
   // to resolve a hostname endpoint. Unmarked packets to them stay blocked. May include 127.0.0.11.
   std::vector<IpAddress> dns_hole_resolvers;
+
+  // Both modes, optional (kernel_probe.h says whether the kernel has them). engine_cgroup: the
+  // engine's and the resolver's holes also require the packet's socket to be in wgate's own
+  // cgroup, so that a consumer with CAP_NET_RAW (which may set any SO_MARK) cannot use them.
+  // egress: the device-level filter above.
+  std::optional<OwnCgroup> engine_cgroup;
+  std::optional<EgressFilter> egress;
 
   // ---- kConnected only. Ignored (and not validated) in kLockdown, so that a bad value here can
   // never stand in the way of locking the namespace down.
@@ -146,6 +173,8 @@ struct Ruleset {
   Mode mode = Mode::kLockdown;
   std::vector<Set> sets;  // listed before the chains, as nft lists them
   std::vector<Chain> chains;
+  // The chains of table netdev wgate (the egress filter), empty without one.
+  std::vector<Chain> netdev_chains;
   // The whole nft script: replace-table preamble plus the table block. Ends with a newline.
   std::string script;
 };
@@ -161,6 +190,9 @@ Result<Ruleset> BuildRuleset(const RulesetSpec& spec);
 // Checks one interface name: 1-15 characters (IFNAMSIZ - 1) from [A-Za-z0-9_=+.-] (the set
 // wg-quick accepts), not "." or "..". `what` names the field in the error ("uplink").
 Status ValidateInterfaceName(std::string_view what, std::string_view name);
+
+// Checks a cgroup path before it goes into nft syntax: [A-Za-z0-9_.:@/-] only, no "..".
+Status ValidateCgroupPath(std::string_view path);
 
 // nft's spelling of a mark as it lists it: 0x0000ca6c.
 std::string FormatMark(uint32_t mark);

@@ -666,3 +666,71 @@ TEST(RulesetTest, ModeNames) {
 
 }  // namespace
 }  // namespace wgate::firewall
+
+namespace wgate::firewall {
+namespace {
+
+TEST(RulesetNetRawTest, EngineCgroupNarrowsTheEndpointAndResolverHoles) {
+  RulesetSpec spec = Connected();
+  spec.dns_hole_resolvers = {Ip("192.0.2.53")};
+  spec.engine_cgroup = OwnCgroup{"system.slice/docker-ab.scope", 2};
+  const std::string script = Script(spec);
+  EXPECT_THAT(script, ::testing::HasSubstr(
+                          "oifname \"eth0\" meta mark 0x0000ca6c socket cgroupv2 level 2 "
+                          "\"system.slice/docker-ab.scope\" ip daddr 203.0.113.10 udp dport 51820 "
+                          "accept"));
+  EXPECT_THAT(script, ::testing::HasSubstr(
+                          "meta mark 0x0000ca6c socket cgroupv2 level 2 "
+                          "\"system.slice/docker-ab.scope\" ip daddr 192.0.2.53 meta l4proto"));
+}
+
+TEST(RulesetNetRawTest, WithoutACgroupTheHolesRestOnTheMarkAsBefore) {
+  const std::string script = Script(Connected());
+  EXPECT_THAT(script, ::testing::Not(::testing::HasSubstr("cgroupv2")));
+  EXPECT_THAT(script, ::testing::HasSubstr(
+                          "oifname \"eth0\" meta mark 0x0000ca6c ip daddr 203.0.113.10 udp dport "
+                          "51820 accept"));
+}
+
+TEST(RulesetNetRawTest, EgressFilterIsANetdevTableReplacedInTheSameScript) {
+  for (Mode mode : {Mode::kLockdown, Mode::kConnected}) {
+    RulesetSpec spec = mode == Mode::kConnected ? Connected() : RulesetSpec{};
+    spec.egress = EgressFilter{"eth0", 0x5ec12e7};
+    Result<Ruleset> r = BuildRuleset(spec);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->netdev_chains.size(), 1u);
+    EXPECT_EQ(r->netdev_chains[0].header,
+              "type filter hook egress device \"eth0\" priority filter; policy drop;");
+    const std::string tail = r->script.substr(r->script.find("add table netdev wgate"));
+    EXPECT_EQ(tail, R"nft(add table netdev wgate
+delete table netdev wgate
+table netdev wgate {
+	chain egress {
+		type filter hook egress device "eth0" priority filter; policy drop;
+		meta mark 0x05ec12e7 accept
+		arp htype 1 arp ptype ip arp hlen 6 arp plen 4 arp operation { request, reply } accept
+	}
+}
+)nft");
+  }
+}
+
+TEST(RulesetNetRawTest, NoEgressFilterNoNetdevTable) {
+  EXPECT_THAT(Script(Connected()), ::testing::Not(::testing::HasSubstr("netdev")));
+}
+
+TEST(RulesetNetRawTest, RefusesBadProtectionValuesQuotingThem) {
+  RulesetSpec spec = Connected();
+  spec.engine_cgroup = OwnCgroup{"a\" ; flush ruleset", 1};
+  EXPECT_THAT(ErrorOf(spec), ::testing::HasSubstr("cgroup path \"a\\\" ; flush ruleset\""));
+  spec.engine_cgroup = OwnCgroup{"a", 256};
+  EXPECT_THAT(ErrorOf(spec), ::testing::HasSubstr("cgroup level 256 is out of range 0-255"));
+  spec.engine_cgroup.reset();
+  spec.egress = EgressFilter{"eth0", spec.fwmark};
+  EXPECT_THAT(ErrorOf(spec), ::testing::HasSubstr("egress stamp 0x0000ca6c must be non-zero"));
+  spec.egress = EgressFilter{"bad name", 7};
+  EXPECT_THAT(ErrorOf(spec), ::testing::HasSubstr("egress filter interface name \"bad name\""));
+}
+
+}  // namespace
+}  // namespace wgate::firewall
