@@ -247,34 +247,31 @@ void RenderChain(const Chain& chain, std::string* out) {
   *out += "\t}\n";
 }
 
+// The replace-table preamble and the table block (shared/DESIGN.md: one transaction, no gap).
+void RenderTable(std::string_view table, const std::vector<Set>& sets,
+                 const std::vector<Chain>& chains, std::string* out) {
+  *out += StrCat("add table ", table, "\n");
+  *out += StrCat("delete table ", table, "\n");
+  *out += StrCat("table ", table, " {\n");
+  bool first = true;
+  for (const Set& set : sets) {
+    if (!first) *out += "\n";
+    first = false;
+    RenderSet(set, out);
+  }
+  for (const Chain& chain : chains) {
+    if (!first) *out += "\n";
+    first = false;
+    RenderChain(chain, out);
+  }
+  *out += "}\n";
+}
+
 std::string Render(const Ruleset& ruleset) {
   std::string out = StrCat("# wgate kill switch (", ModeName(ruleset.mode), "): replaces table ",
                            kTable, " in one transaction.\n");
-  out += StrCat("add table ", kTable, "\n");
-  out += StrCat("delete table ", kTable, "\n");
-  out += StrCat("table ", kTable, " {\n");
-  bool first = true;
-  for (const Set& set : ruleset.sets) {
-    if (!first) out += "\n";
-    first = false;
-    RenderSet(set, &out);
-  }
-  for (const Chain& chain : ruleset.chains) {
-    if (!first) out += "\n";
-    first = false;
-    RenderChain(chain, &out);
-  }
-  out += "}\n";
-  if (!ruleset.netdev_chains.empty()) {
-    out += StrCat("add table ", kNetdevTable, "\n");
-    out += StrCat("delete table ", kNetdevTable, "\n");
-    out += StrCat("table ", kNetdevTable, " {\n");
-    for (size_t i = 0; i < ruleset.netdev_chains.size(); ++i) {
-      if (i > 0) out += "\n";
-      RenderChain(ruleset.netdev_chains[i], &out);
-    }
-    out += "}\n";
-  }
+  RenderTable(kTable, ruleset.sets, ruleset.chains, &out);
+  if (!ruleset.netdev_chains.empty()) RenderTable(kNetdevTable, {}, ruleset.netdev_chains, &out);
   return out;
 }
 
