@@ -538,6 +538,84 @@ scenario_healthy_before_any_traffic() {
   check "no leaks" no_leaks
 }
 
+# A consumer with CAP_NET_RAW (Docker's default), root in the gateway namespace: marked UDP to
+# the endpoint (as if it were the engine's), the same from a raw IP socket, and raw Ethernet
+# frames written straight onto the uplink (with and without PACKET_QDISC_BYPASS), to the endpoint
+# and to the service. Each carries source port 40000, which the engine never uses.
+net_raw_consumer() {
+  in_gw python3 - "$GW_UPLINK" <<'PY'
+import socket, struct, sys
+dev = sys.argv[1]
+EP = ("192.0.2.1", 51820)
+payload = b"LEAK" * 8
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b)); t = (t >> 16) + (t & 0xffff); t += t >> 16
+    return ~t & 0xffff
+def ip_udp(dst, dport):
+    udp = struct.pack("!HHHH", 40000, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                     socket.inet_aton("192.0.2.2"), socket.inet_aton(dst))
+    return ip[:10] + struct.pack("!H", csum(ip)) + ip[12:] + udp
+for _ in range(20):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, 51820)
+    u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        u.bind(("0.0.0.0", 40000)); u.sendto(payload, EP)
+    except OSError: pass
+    u.close()
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, 51820)
+    try: r.sendto(ip_udp(*EP), (EP[0], 0))
+    except OSError: pass
+    for bypass in (0, 1):
+        p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        if bypass: p.setsockopt(263, 20, 1)  # SOL_PACKET, PACKET_QDISC_BYPASS
+        p.bind((dev, 0))
+        for dst, port in (EP, ("203.0.113.80", 9999)):
+            try: p.send(b"\xff" * 6 + b"\x02\0\0\0\0\x01" + b"\x08\x00" + ip_udp(dst, port))
+            except OSError: pass
+PY
+}
+# Packets from source port 40000 that reached the server's side of the uplink.
+raw_arrivals() { in_srv nft list counter netdev rawleak n | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
+
+scenario_net_raw_consumer() {
+  in_srv nft -f - <<NFT
+table netdev rawleak {
+  counter n {}
+  chain in {
+    type filter hook ingress device "${WG_RUN}a" priority -1;
+    udp sport 40000 counter name n
+  }
+}
+NFT
+  fresh_config
+  # wgate in a cgroup of its own, as in a container (the consumers stay in the root cgroup);
+  # cgroup v2 mounted at /sys/fs/cgroup in its private mount namespace (this host is hybrid).
+  local cg="wgate-$WG_RUN"
+  WGATE_PID=
+  wg_spawn ip netns exec "$NS_GW" unshare -m sh -c "mount -t cgroup2 none /sys/fs/cgroup && mkdir -p /sys/fs/cgroup/$cg && echo \$\$ > /sys/fs/cgroup/$cg/cgroup.procs && exec env WGATE_INTERFACE=$WG_GW_IF '$WGATE' run --config '$WG_CONF'" >>"$WG_DIR/wgate.log" 2>&1
+  WGATE_PID=${WG_PIDS[-1]}
+  check "connects" wait_state connected
+  check "status: the engine's hole is matched by its cgroup" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'engine socket cgroup: active'"
+  check "status: the uplink has a device-level filter" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'uplink egress filter: active'"
+  net_raw_consumer
+  sleep 0.5
+  check "nothing from the NET_RAW consumer reached the far side" eq "$(raw_arrivals)" 0
+  check "the tunnel still works" eq "$(consumer_fetch)" 198.51.100.2
+  check "no leaks" no_leaks
+  stop_gateway
+  # Without the gateway's own cgroup the protection is reported missing, not pretended.
+  wg_start_gateway
+  check "connects" wait_state connected
+  check "status says the cgroup match is unavailable, and why" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'engine socket cgroup: unavailable'"
+  stop_gateway
+  in_srv nft delete table netdev rawleak
+  unshare -m sh -c "mount -t cgroup2 none /sys/fs/cgroup && rmdir /sys/fs/cgroup/$cg"
+}
+
 # A consumer that fetches the service every 100 ms for as long as it runs, one process throughout,
 # logging "ok|fail <epoch seconds>" per attempt to $WG_DIR/fetches.
 start_fetcher() {
@@ -691,8 +769,9 @@ all=(healthy_tunnel malformed_config missing_config wgate_down sigkill server_un
      lan_and_published_port hostname_endpoint ruleset_flushed_from_outside unblock_opens
      blackhole_fallback_without_nftables healthy_before_any_traffic
      hold_keeps_consumers_across_gateway_restarts table_deleted_under_continuous_sender
+     hold_keeps_consumers_across_gateway_restarts table_deleted_under_continuous_sender
      hosts_file_poisoning search_domain_exfiltration consumer_resolv_conf_on_first_start
-     spoofed_server_datagram_to_consumer_port)
+     spoofed_server_datagram_to_consumer_port net_raw_consumer)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 
