@@ -12,11 +12,11 @@ std::string Protection::ToString() const {
 }
 
 NetRawProtections::NetRawProtections(std::optional<firewall::OwnCgroup> cgroup,
-                                     std::string cgroup_why, std::string egress_device,
+                                     std::string cgroup_why, bool egress_supported,
                                      std::string egress_why, uint32_t stamp)
     : cgroup_(std::move(cgroup)),
       cgroup_why_(std::move(cgroup_why)),
-      egress_device_(std::move(egress_device)),
+      egress_supported_(egress_supported),
       egress_why_(std::move(egress_why)),
       stamp_(stamp) {}
 
@@ -37,20 +37,27 @@ NetRawProtections NetRawProtections::Probe(firewall::NftBackend& nft, const std:
   // Unguessable, non-zero, and never a mark wgate gives its sockets or connections.
   uint32_t stamp = 0;
   while (stamp == 0 || (stamp & 0x80000000u) || stamp <= 0xffff) stamp = crypto::RandomU32();
-  return NetRawProtections(std::move(cgroup), std::move(cgroup_why),
-                           egress_why.empty() ? uplink : "", std::move(egress_why), stamp);
+  const bool supported = egress_why.empty();
+  return NetRawProtections(std::move(cgroup), std::move(cgroup_why), supported,
+                           std::move(egress_why), stamp);
 }
 
-void NetRawProtections::AddTo(firewall::RulesetSpec* spec) const {
+void NetRawProtections::AddTo(firewall::RulesetSpec* spec, const std::string& uplink) {
   spec->engine_cgroup = cgroup_;
-  if (!egress_device_.empty() && stamp_ != spec->fwmark) {
-    spec->egress = firewall::EgressFilter{egress_device_, stamp_};
-  } else {
-    spec->egress.reset();
+  spec->egress.reset();
+  egress_device_.clear();
+  if (!egress_supported_) return;
+  if (uplink.empty()) {
+    egress_why_ = "no uplink found";
+    return;
   }
+  egress_why_.clear();
+  egress_device_ = uplink;
+  spec->egress = firewall::EgressFilter{uplink, stamp_};
 }
 
 void NetRawProtections::DisableEgress(const std::string& why) {
+  egress_supported_ = false;
   egress_device_.clear();
   egress_why_ = why;
 }

@@ -29,16 +29,17 @@ inline constexpr char kEgressProtection[] = "uplink egress filter";
 
 class NetRawProtections {
  public:
-  // Probes both in the calling thread's namespace; `uplink` is the device the egress filter
-  // guards ("" when none was found: the filter is then unavailable). The egress stamp is drawn
+  // Probes both in the calling thread's namespace; `uplink` is the device the egress hook is
+  // tried on ("" when none was found: the filter is then unavailable). The egress stamp is drawn
   // from the CSPRNG here, once per process.
   static NetRawProtections Probe(firewall::NftBackend& nft, const std::string& uplink);
-  // For tests: what a probe would have found.
+  // For tests: what a probe would have found ("" reasons: available).
   NetRawProtections(std::optional<firewall::OwnCgroup> cgroup, std::string cgroup_why,
-                    std::string egress_device, std::string egress_why, uint32_t stamp);
+                    bool egress_supported, std::string egress_why, uint32_t stamp);
 
-  // Fills the spec's optional protections (RulesetSpec::engine_cgroup, ::egress).
-  void AddTo(firewall::RulesetSpec* spec) const;
+  // Fills the spec's optional protections (RulesetSpec::engine_cgroup, ::egress on `uplink`;
+  // no egress filter when `uplink` is empty).
+  void AddTo(firewall::RulesetSpec* spec, const std::string& uplink);
   // Drops the egress filter (e.g. the kernel refused it on a new uplink), keeping the reason.
   void DisableEgress(const std::string& why);
 
@@ -47,7 +48,8 @@ class NetRawProtections {
  private:
   std::optional<firewall::OwnCgroup> cgroup_;
   std::string cgroup_why_;
-  std::string egress_device_;
+  bool egress_supported_ = false;
+  std::string egress_device_;  // of the last AddTo
   std::string egress_why_;
   uint32_t stamp_ = 0;
 };

@@ -13,10 +13,10 @@ firewall::RulesetSpec Connected() {
 }
 
 TEST(NetRawProtections, ActiveOnesGoIntoTheSpecAndShowWhatIsInForce) {
-  NetRawProtections p(firewall::OwnCgroup{"system.slice/docker-1.scope", 2}, "", "eth0", "",
+  NetRawProtections p(firewall::OwnCgroup{"system.slice/docker-1.scope", 2}, "", true, "",
                       0x5ec12e7);
   firewall::RulesetSpec spec = Connected();
-  p.AddTo(&spec);
+  p.AddTo(&spec, "eth0");
   ASSERT_TRUE(spec.engine_cgroup);
   EXPECT_EQ(spec.engine_cgroup->level, 2);
   ASSERT_TRUE(spec.egress);
@@ -30,11 +30,11 @@ TEST(NetRawProtections, ActiveOnesGoIntoTheSpecAndShowWhatIsInForce) {
 }
 
 TEST(NetRawProtections, MissingOnesAreReportedWithTheirReasonAndLeaveTheSpecAlone) {
-  NetRawProtections p(std::nullopt, "cgroup v2 is not mounted at /sys/fs/cgroup", "",
+  NetRawProtections p(std::nullopt, "cgroup v2 is not mounted at /sys/fs/cgroup", false,
                       "no uplink found at start", 0x5ec12e7);
   firewall::RulesetSpec spec = Connected();
   spec.egress = firewall::EgressFilter{"stale0", 1};
-  p.AddTo(&spec);
+  p.AddTo(&spec, "eth0");
   EXPECT_FALSE(spec.engine_cgroup);
   EXPECT_FALSE(spec.egress) << "a filter the probe did not find is not applied";
   std::vector<Protection> d = p.Describe();
@@ -44,13 +44,24 @@ TEST(NetRawProtections, MissingOnesAreReportedWithTheirReasonAndLeaveTheSpecAlon
 }
 
 TEST(NetRawProtections, DisablingTheEgressFilterSaysWhy) {
-  NetRawProtections p(std::nullopt, "x", "eth0", "", 0x5ec12e7);
+  NetRawProtections p(std::nullopt, "x", true, "", 0x5ec12e7);
   p.DisableEgress("the kernel refused it: Operation not supported");
   firewall::RulesetSpec spec = Connected();
-  p.AddTo(&spec);
+  p.AddTo(&spec, "eth0");
   EXPECT_FALSE(spec.egress);
   EXPECT_EQ(p.Describe()[1].ToString(),
             "uplink egress filter: unavailable (the kernel refused it: Operation not supported)");
+}
+
+TEST(NetRawProtections, TheFilterFollowsTheUplinkItIsGiven) {
+  NetRawProtections p(std::nullopt, "x", true, "", 0x5ec12e7);
+  firewall::RulesetSpec spec = Connected();
+  p.AddTo(&spec, "eth1");
+  ASSERT_TRUE(spec.egress);
+  EXPECT_EQ(spec.egress->device, "eth1");
+  p.AddTo(&spec, "");
+  EXPECT_FALSE(spec.egress);
+  EXPECT_EQ(p.Describe()[1].ToString(), "uplink egress filter: unavailable (no uplink found)");
 }
 
 }  // namespace
