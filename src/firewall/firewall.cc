@@ -116,13 +116,27 @@ Result<TableListing> Firewall::ReadBack(std::string_view table, const Ruleset& r
   if (!text->has_value()) return Error(StrCat("table ", table, " is missing"));
   Result<TableListing> listing = ParseTableListing(**text, table);
   if (!listing) return listing.error();
-  *problems = CheckInvariants(*listing);
-  Merge(CompareWithRuleset(ruleset, *listing), problems);
+  if (table != kNetdevTable) {
+    *problems = CheckInvariants(*listing);
+    Merge(CompareWithRuleset(ruleset, *listing), problems);
+    return listing;
+  }
+  // The egress filter's table holds the ruleset's netdev chains, and none of the inet invariants.
+  Ruleset netdev;
+  netdev.chains = ruleset.netdev_chains;
+  for (const std::string& p : CompareWithRuleset(netdev, *listing)) {
+    problems->push_back(StrCat("table ", kNetdevTable, ": ", p));
+  }
   return listing;
 }
 
-Status Firewall::ApplyRuleset(const RulesetSpec& spec, const Ruleset& ruleset) {
-  const std::string what = StrCat("firewall: applying the ", ModeName(ruleset.mode), " ruleset");
+Status Firewall::ApplyRuleset(const RulesetSpec& spec, const Ruleset& built) {
+  const std::string what = StrCat("firewall: applying the ", ModeName(built.mode), " ruleset");
+  Ruleset ruleset = built;
+  // An egress filter of the previous ruleset goes in the same transaction when this one has none.
+  if (ruleset.netdev_chains.empty() && spec_ && spec_->egress) {
+    ruleset.script += RemoveTableScript(kNetdevTable);
+  }
   bool with_twin = false;
   if (Status s = RunScript(ruleset, &with_twin); !s) {
     return s.error().Wrap(StrCat(what, " (the previous ruleset stays in force)"));
@@ -131,6 +145,7 @@ Status Firewall::ApplyRuleset(const RulesetSpec& spec, const Ruleset& ruleset) {
   spec_ = spec;
   reference_.reset();
   twin_reference_.reset();
+  netdev_reference_.reset();
   if (with_twin) {
     twin_ = Twin::kActive;
     twin_problem_.clear();
@@ -152,12 +167,19 @@ Status Firewall::ApplyRuleset(const RulesetSpec& spec, const Ruleset& ruleset) {
     AddTwinProblems(twin_problems, &problems);
     twin = std::move(*got);
   }
+  std::optional<TableListing> netdev;
+  if (!ruleset.netdev_chains.empty()) {
+    Result<TableListing> got = ReadBack(kNetdevTable, ruleset, &problems);
+    if (!got) return got.error().Wrap(StrCat(what, ": reading table ", kNetdevTable, " back"));
+    netdev = std::move(*got);
+  }
   if (!problems.empty()) {
     return Error(
         StrCat(what, ": the kernel's table differs from what was applied: ", Join(problems)));
   }
   reference_ = std::move(*listing);
   twin_reference_ = std::move(twin);
+  netdev_reference_ = std::move(netdev);
   return Ok();
 }
 
@@ -172,10 +194,14 @@ void Firewall::VerifyTable(std::string_view table, const TableListing& want, Ver
     problems.push_back(listing.error().message());
   } else {
     problems = CompareListings(want, *listing, table);
-    Merge(CheckInvariants(*listing), &problems);
+    if (table != kNetdevTable) Merge(CheckInvariants(*listing), &problems);
   }
   if (table == kTable) {
     Merge(problems, &v->problems);
+  } else if (table == kNetdevTable) {
+    for (const std::string& p : problems) {
+      v->problems.push_back(p.rfind("table ", 0) == 0 ? p : StrCat("table ", table, ": ", p));
+    }
   } else {
     AddTwinProblems(problems, &v->problems);
   }
@@ -189,6 +215,7 @@ Verification Firewall::Verify() {
   }
   VerifyTable(kTable, *reference_, &v);
   if (twin_reference_) VerifyTable(kOwnedTable, *twin_reference_, &v);
+  if (netdev_reference_) VerifyTable(kNetdevTable, *netdev_reference_, &v);
   return v;
 }
 
@@ -211,7 +238,10 @@ Verification Firewall::CheckFailClosed(TableListing* listing_out) {
 Status Firewall::RemoveAll() {
   // `add` first so that the delete succeeds when the table is already gone: idempotent, and
   // still one transaction.
-  const std::string script = RemoveTableScript(kTable);
+  // The egress filter too, whoever left it (a gateway that died): it would go on dropping every
+  // frame on the uplink. Any kernel with nf_tables has the netdev family (the egress hook is
+  // what is new), so one transaction holds both.
+  const std::string script = StrCat(RemoveTableScript(kTable), RemoveTableScript(kNetdevTable));
   Status removed = Error("");
   if (options_.owned_twin && twin_ != Twin::kUnsupported) {
     removed = backend_.Run(StrCat(script, RemoveTableScript(kOwnedTable, kOwnerFlags)));
@@ -223,6 +253,7 @@ Status Firewall::RemoveAll() {
   spec_.reset();
   reference_.reset();
   twin_reference_.reset();
+  netdev_reference_.reset();
   if (twin_ == Twin::kActive) twin_ = Twin::kNotYet;
   // An owned twin left behind belongs to a running process, and still blocks everything.
   Result<std::optional<std::string>> twin = backend_.ListTable(kOwnedTable);

@@ -125,6 +125,8 @@ class Firewall {
   std::optional<RulesetSpec> spec_;
   std::optional<TableListing> reference_;
   std::optional<TableListing> twin_reference_;
+  // table netdev wgate (RulesetSpec::egress) as read back after the last apply that had one.
+  std::optional<TableListing> netdev_reference_;
 };
 
 // The script that installs the table block of `script` (a Ruleset's) a second time as the owned

@@ -219,7 +219,9 @@ TEST_F(FirewallTest, RemoveAllIsIdempotent) {
   EXPECT_FALSE(kernel_.table().has_value());
   ASSERT_TRUE(fw_.RemoveAll().ok());
   EXPECT_FALSE(kernel_.table().has_value());
-  EXPECT_EQ(kernel_.scripts().back(), "add table inet wgate\ndelete table inet wgate\n");
+  EXPECT_EQ(kernel_.scripts().back(),
+            "add table inet wgate\ndelete table inet wgate\nadd table netdev wgate\ndelete table "
+            "netdev wgate\n");
   EXPECT_FALSE(fw_.applied_spec().has_value());
 }
 
@@ -322,7 +324,9 @@ TEST_F(OwnedTwinTest, KernelWithoutOwnershipFallsBackToTheSingleTable) {
   ASSERT_TRUE(fw_.Apply(Connected()).ok());
   EXPECT_EQ(kernel_.scripts().size(), 3u);
   ASSERT_TRUE(fw_.RemoveAll().ok());
-  EXPECT_EQ(kernel_.scripts().back(), "add table inet wgate\ndelete table inet wgate\n");
+  EXPECT_EQ(kernel_.scripts().back(),
+            "add table inet wgate\ndelete table inet wgate\nadd table netdev wgate\ndelete table "
+            "netdev wgate\n");
 }
 
 TEST_F(OwnedTwinTest, ATwinHeldByAnotherProcessDoesNotStopTheRuleset) {
@@ -359,7 +363,8 @@ TEST_F(OwnedTwinTest, RemoveAllRemovesBothInOneTransaction) {
   ASSERT_TRUE(fw_.Apply(Connected()).ok());
   ASSERT_TRUE(fw_.RemoveAll().ok());
   EXPECT_EQ(kernel_.scripts().back(),
-            "add table inet wgate\ndelete table inet wgate\n"
+            "add table inet wgate\ndelete table inet wgate\nadd table netdev wgate\ndelete table "
+            "netdev wgate\n"
             "add table inet wgate_owned { flags owner; }\ndelete table inet wgate_owned\n");
   EXPECT_FALSE(kernel_.table().has_value());
   EXPECT_FALSE(kernel_.table(kOwnedTable).has_value());
@@ -383,6 +388,42 @@ TEST_F(FirewallTest, WithoutTheOptionThereIsNoTwin) {
   EXPECT_THAT(kernel_.scripts()[0], Not(HasSubstr("wgate_owned")));
   EXPECT_FALSE(fw_.owned_twin_active());
   EXPECT_EQ(fw_.ownership_summary(), "");
+}
+
+}  // namespace
+}  // namespace wgate::firewall
+
+namespace wgate::firewall {
+namespace {
+
+RulesetSpec WithEgress(RulesetSpec spec) {
+  spec.egress = EgressFilter{"eth0", 0x5ec12e7};
+  return spec;
+}
+
+TEST(FirewallEgressTest, TheNetdevTableIsReadBackAndVerified) {
+  FakeNftBackend kernel;
+  Firewall fw(kernel);
+  ASSERT_TRUE(fw.Apply(WithEgress(RulesetSpec{})).ok());
+  ASSERT_TRUE(kernel.table(kNetdevTable).has_value());
+  EXPECT_TRUE(fw.Verify().ok()) << fw.Verify().Summary();
+  kernel.table(kNetdevTable)->objects[0].lines.pop_back();  // someone drops the ARP rule
+  Verification v = fw.Verify();
+  EXPECT_FALSE(v.ok());
+  EXPECT_THAT(v.Summary(), HasSubstr("table netdev wgate"));
+  kernel.table(kNetdevTable).reset();
+  EXPECT_THAT(fw.Verify().Summary(), HasSubstr("table netdev wgate is missing"));
+}
+
+TEST(FirewallEgressTest, AFilterThatIsNoLongerWantedGoesInTheSameTransaction) {
+  FakeNftBackend kernel;
+  Firewall fw(kernel);
+  ASSERT_TRUE(fw.Apply(WithEgress(RulesetSpec{})).ok());
+  ASSERT_TRUE(fw.Apply(RulesetSpec{}).ok());
+  EXPECT_THAT(kernel.scripts().back(),
+              HasSubstr("add table netdev wgate\ndelete table netdev wgate\n"));
+  EXPECT_FALSE(kernel.table(kNetdevTable).has_value());
+  EXPECT_TRUE(fw.Verify().ok()) << fw.Verify().Summary();
 }
 
 }  // namespace
