@@ -144,13 +144,37 @@ Status Gateway::ApplyLockdown(const std::vector<IpAddress>& dns_hole, uint32_t f
   spec.allow_docker_dns = allow_docker_dns_;
   spec.dns_hole_resolvers = dns_hole;
   spec.fwmark = dns_hole.empty() ? 0 : fwmark;
-  Status s = deps_.firewall->Apply(spec);
+  Status s = ApplyWithProtections(spec, uplink_ ? uplink_->dev : "");
   if (s.ok()) {
     status_.firewall = "lockdown";
     status_.rules_verified = true;
     status_.rules_problem.clear();
   }
   return s;
+}
+
+Status Gateway::ApplyWithProtections(firewall::RulesetSpec spec, const std::string& uplink) {
+  if (!netraw_) return deps_.firewall->Apply(spec);
+  netraw_->AddTo(&spec, uplink);
+  Status s = deps_.firewall->Apply(spec);
+  if (!s.ok() && spec.egress) {
+    // The filter is an extra; it never stands in the way of a ruleset.
+    netraw_->DisableEgress("the kernel refused it on " + spec.egress->device + ": " +
+                           s.error().message());
+    LogWarn("the uplink egress filter was refused (" + s.error().message() +
+            "); going on without it");
+    spec.egress.reset();
+    s = deps_.firewall->Apply(spec);
+  }
+  status_.protections.clear();
+  for (const Protection& p : netraw_->Describe()) status_.protections.push_back(p.ToString());
+  return s;
+}
+
+void Gateway::UseNetRawProtections(NetRawProtections protections) {
+  netraw_ = std::move(protections);
+  if (!deps_.firewall || active_) return;  // a connected ruleset takes them with the next apply
+  if (Status s = ApplyLockdown({}, 0); !s.ok()) LogError("firewall: " + s.error().message());
 }
 
 Status Gateway::Lockdown() {
@@ -448,7 +472,7 @@ Status Gateway::BringUp(const Plan& plan) {
         &spec.vpn_input_udp_ports);
   spec.ipv6_tunnelled = plan.ipv6_tunnelled;
   if (deps_.firewall) {
-    if (Status s = deps_.firewall->Apply(spec); !s.ok()) return s;
+    if (Status s = ApplyWithProtections(spec, plan.uplink.dev); !s.ok()) return s;
     status_.firewall = "connected";
   }
   for (const HookFailure& f : RunHooks("PreUp", plan.config.interface.pre_up, plan.interface)) {

@@ -30,6 +30,7 @@
 #include "config/settings.h"
 #include "config/wg_config.h"
 #include "daemon/endpoint_lookups.h"
+#include "daemon/protections.h"
 #include "daemon/resolv_conf.h"
 #include "daemon/status.h"
 #include "firewall/firewall.h"
@@ -142,6 +143,11 @@ class Gateway {
   // the current /etc/resolv.conf, which consumers can write, is never asked again.
   Status Lockdown();
 
+  // Behind the lockdown (run.cc probes them right after Lockdown()): the protections against
+  // consumers with CAP_NET_RAW that this kernel allows. The lockdown is re-applied with them at
+  // once, every later ruleset carries them, and status lists each as active or not, and why.
+  void UseNetRawProtections(NetRawProtections protections);
+
   // Steps 2-7: reads the settings and the config and connects, or stays blocked with the reason.
   // Called again on SIGHUP or when the config file changes: an invalid new config keeps a working
   // tunnel running (and says so in the warnings); with no working tunnel the state is blocked.
@@ -180,6 +186,9 @@ class Gateway {
   void Block(const std::string& reason);
   void BlockTransient(const std::string& reason);
   Status ApplyLockdown(const std::vector<IpAddress>& dns_hole, uint32_t fwmark);
+  // Applies `spec` with the NET_RAW protections added (the egress filter on `uplink`); a kernel
+  // that refuses the egress filter gets the ruleset without it.
+  Status ApplyWithProtections(firewall::RulesetSpec spec, const std::string& uplink);
   void VerifyRules();
 
   GatewayDeps deps_;
@@ -195,6 +204,7 @@ class Gateway {
   bool resolver_hole_open_ = false;
   std::vector<IpAddress> bootstrap_resolvers_;  // snapshotted by Lockdown()
   EndpointLookups lookups_;                     // when to look the Endpoint up, the last address
+  std::optional<NetRawProtections> netraw_;
   // tx bytes when the last handshake went stale while connected: unchanged means idle.
   std::optional<uint64_t>
       stale_tx_bytes_;  // closing it failed: Tick retries, rules are not verified

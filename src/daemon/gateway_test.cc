@@ -719,3 +719,55 @@ TEST_F(GatewayTest, PublishedPortsGetAReplyRuleFromTheUplinkAddress) {
 
 }  // namespace
 }  // namespace wgate::daemon
+
+namespace wgate::daemon {
+namespace {
+
+NetRawProtections FullProtections() {
+  return NetRawProtections(firewall::OwnCgroup{"system.slice/docker-1.scope", 2}, "", true, "",
+                           0x5ec12e7);
+}
+
+TEST_F(GatewayTest, NetRawProtectionsGoIntoTheLockdownAtOnceAndIntoTheConnectedRuleset) {
+  auto gw = Make();
+  ASSERT_TRUE(gw->Lockdown().ok());
+  gw->UseNetRawProtections(FullProtections());
+  EXPECT_THAT(LastScript(), HasSubstr("(lockdown)"));
+  EXPECT_THAT(LastScript(), HasSubstr("type filter hook egress device \"eth0\""));
+  gw->Load(WriteConfig(Config()), {});
+  ASSERT_EQ(gw->status().state, GatewayState::kConnecting) << gw->status().reason;
+  EXPECT_THAT(LastScript(), HasSubstr("(connected)"));
+  EXPECT_THAT(LastScript(),
+              HasSubstr("socket cgroupv2 level 2 \"system.slice/docker-1.scope\" ip daddr"));
+  EXPECT_THAT(LastScript(), HasSubstr("meta mark 0x05ec12e7 accept"));
+  EXPECT_THAT(
+      gw->status().protections,
+      testing::ElementsAre("engine socket cgroup: active (level 2 \"system.slice/docker-1.scope\")",
+                           "uplink egress filter: active (on eth0)"));
+}
+
+TEST_F(GatewayTest, AKernelThatRefusesTheEgressFilterGetsTheRulesetWithoutIt) {
+  auto gw = Make();
+  ASSERT_TRUE(gw->Lockdown().ok());
+  nft_.FailNextRun(Error("nft: Error: Could not process rule: Operation not supported", 95));
+  gw->UseNetRawProtections(FullProtections());
+  EXPECT_EQ(gw->status().firewall, "lockdown");
+  EXPECT_TRUE(gw->status().rules_verified);
+  EXPECT_THAT(LastScript(), Not(HasSubstr("netdev")));
+  EXPECT_THAT(gw->status().protections,
+              testing::Contains(testing::AllOf(
+                  HasSubstr("uplink egress filter: unavailable (the kernel refused it on eth0: "),
+                  HasSubstr("Operation not supported)"))));
+}
+
+TEST_F(GatewayTest, WithoutProtectionsStatusListsNoneAndTheScriptHasNoneOfThem) {
+  auto gw = Make();
+  ASSERT_TRUE(gw->Lockdown().ok());
+  gw->Load(WriteConfig(Config()), {});
+  EXPECT_THAT(LastScript(), Not(HasSubstr("cgroupv2")));
+  EXPECT_THAT(LastScript(), Not(HasSubstr("netdev")));
+  EXPECT_TRUE(gw->status().protections.empty());
+}
+
+}  // namespace
+}  // namespace wgate::daemon

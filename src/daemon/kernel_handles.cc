@@ -69,7 +69,9 @@ bool NftTablesChanged(KernelHandles& k) {
 }
 
 GatewayStatus WithProtections(GatewayStatus status, const KernelHandles& k) {
-  status.protections = k.Protections();
+  std::vector<std::string> all = k.Protections();
+  all.insert(all.end(), status.protections.begin(), status.protections.end());
+  status.protections = std::move(all);
   return status;
 }
 

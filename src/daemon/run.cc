@@ -138,6 +138,12 @@ int RunDaemon(const RunOptions& options) {
   }
   LogInfo(StrCat("lockdown in place ", static_cast<int>(MillisSinceProcessStart()),
                  " ms after start: nothing leaves this namespace except through the tunnel"));
+  // Behind the lockdown: the protections against NET_RAW consumers this kernel allows.
+  if ((*kernel)->nft && (*kernel)->firewall_or_null()) {
+    auto uplink = net->FindUplink();
+    gw.UseNetRawProtections(
+        NetRawProtections::Probe(*(*kernel)->nft, uplink.ok() ? uplink->dev : ""));
+  }
 
   // Signals become events; the default actions would skip the orderly stop.
   // SIGCHLD: as PID 1, orphans of hooks (`PostUp = daemon &`) are ours to reap.
