@@ -677,8 +677,8 @@ TEST(RulesetNetRawTest, EngineCgroupNarrowsTheEndpointAndResolverHoles) {
   const std::string script = Script(spec);
   EXPECT_THAT(script, ::testing::HasSubstr(
                           "oifname \"eth0\" meta mark 0x0000ca6c socket cgroupv2 level 2 "
-                          "\"system.slice/docker-ab.scope\" ip daddr 203.0.113.10 udp dport 51820 "
-                          "accept"));
+                          "\"system.slice/docker-ab.scope\" ip daddr 203.0.113.10 udp sport 43210 "
+                          "udp dport 51820 accept"));
   EXPECT_THAT(script, ::testing::HasSubstr(
                           "meta mark 0x0000ca6c socket cgroupv2 level 2 "
                           "\"system.slice/docker-ab.scope\" ip daddr 192.0.2.53 meta l4proto"));
@@ -688,8 +688,49 @@ TEST(RulesetNetRawTest, WithoutACgroupTheHolesRestOnTheMarkAsBefore) {
   const std::string script = Script(Connected());
   EXPECT_THAT(script, ::testing::Not(::testing::HasSubstr("cgroupv2")));
   EXPECT_THAT(script, ::testing::HasSubstr(
-                          "oifname \"eth0\" meta mark 0x0000ca6c ip daddr 203.0.113.10 udp dport "
-                          "51820 accept"));
+                          "oifname \"eth0\" meta mark 0x0000ca6c ip daddr 203.0.113.10 udp sport "
+                          "43210 udp dport 51820 accept"));
+}
+
+TEST(RulesetNetRawTest, TheSocketMatchStaysInTheOutputHookWhereTheKernelAllowsIt) {
+  RulesetSpec spec = Connected();
+  spec.dns_hole_resolvers = {Ip("192.0.2.53")};
+  spec.engine_cgroup = OwnCgroup{"x", 1};
+  Result<Ruleset> r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  for (const Chain& c : r->chains) {
+    for (const std::string& rule : c.rules) {
+      if (c.name != "output") {
+        EXPECT_THAT(rule, ::testing::Not(::testing::HasSubstr("socket")));
+      }
+    }
+  }
+}
+
+TEST(RulesetNetRawTest, WithTheEgressFilterTheCheckAfterNatStampsWhatLeavesTheUplink) {
+  RulesetSpec spec = Connected();
+  spec.egress = EgressFilter{"eth0", 0x5ec12e7};
+  Result<Ruleset> r = BuildRuleset(spec);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  const Chain* post = nullptr;
+  for (const Chain& c : r->chains) post = c.name == "postrouting" ? &c : post;
+  ASSERT_NE(post, nullptr);
+  EXPECT_THAT(post->rules,
+              ::testing::ElementsAre(
+                  "oifname \"lo\" accept",
+                  "oifname \"eth0\" meta mark 0x0000ca6c ip daddr 203.0.113.10 udp sport 43210 "
+                  "udp dport 51820 meta mark set 0x05ec12e7 accept",
+                  "oifname \"wg0\" meta nfproto ipv4 accept"));
+  RulesetSpec lockdown;
+  lockdown.egress = spec.egress;
+  lockdown.fwmark = 0xca6c;
+  lockdown.dns_hole_resolvers = {Ip("192.0.2.53")};
+  r = BuildRuleset(lockdown);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  for (const Chain& c : r->chains) post = c.name == "postrouting" ? &c : post;
+  EXPECT_THAT(
+      post->rules,
+      ::testing::Contains(::testing::HasSubstr("th dport 53 meta mark set 0x05ec12e7 accept")));
 }
 
 TEST(RulesetNetRawTest, EgressFilterIsANetdevTableReplacedInTheSameScript) {
