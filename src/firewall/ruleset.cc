@@ -123,18 +123,26 @@ std::string CgroupClause(const RulesetSpec& spec) {
 
 // With the device-level filter: every accept of the check after NAT but those for `unstamped`
 // interfaces (loopback, the tunnel: no egress filter there) also stamps the packet, so that the
-// uplink's egress chain knows it passed. Raw frames never reach this hook.
+// uplink's egress chain knows it passed. Raw frames never reach this hook. The owned twin runs
+// the same chain after this one and sees the stamp instead of wgate's mark: its mark matches
+// accept either (the output hook checked the mark strictly already).
 void StampForEgress(const RulesetSpec& spec, const std::vector<std::string>& unstamped,
                     Chain* postrouting) {
   if (!spec.egress) return;
   constexpr std::string_view kAccept = " accept";
+  const std::string stamp = FormatMark(spec.egress->stamp);
+  const std::string mark = StrCat("meta mark ", FormatMark(spec.fwmark), " ");
+  const std::string either =
+      spec.fwmark < spec.egress->stamp
+          ? StrCat("meta mark { ", FormatMark(spec.fwmark), ", ", stamp, " } ")
+          : StrCat("meta mark { ", stamp, ", ", FormatMark(spec.fwmark), " } ");
   for (std::string& rule : postrouting->rules) {
     bool skip = rule.size() < kAccept.size() ||
                 rule.compare(rule.size() - kAccept.size(), kAccept.size(), kAccept) != 0;
     for (const std::string& prefix : unstamped) skip |= rule.rfind(prefix, 0) == 0;
     if (skip) continue;
-    rule.insert(rule.size() - kAccept.size(),
-                StrCat(" meta mark set ", FormatMark(spec.egress->stamp)));
+    rule.insert(rule.size() - kAccept.size(), StrCat(" meta mark set ", stamp));
+    if (size_t at = rule.find(mark); at != std::string::npos) rule.replace(at, mark.size(), either);
   }
 }
 

@@ -718,8 +718,8 @@ TEST(RulesetNetRawTest, WithTheEgressFilterTheCheckAfterNatStampsWhatLeavesTheUp
   EXPECT_THAT(post->rules,
               ::testing::ElementsAre(
                   "oifname \"lo\" accept",
-                  "oifname \"eth0\" meta mark 0x0000ca6c ip daddr 203.0.113.10 udp sport 43210 "
-                  "udp dport 51820 meta mark set 0x05ec12e7 accept",
+                  "oifname \"eth0\" meta mark { 0x0000ca6c, 0x05ec12e7 } ip daddr 203.0.113.10 "
+                  "udp sport 43210 udp dport 51820 meta mark set 0x05ec12e7 accept",
                   "oifname \"wg0\" meta nfproto ipv4 accept"));
   RulesetSpec lockdown;
   lockdown.egress = spec.egress;
