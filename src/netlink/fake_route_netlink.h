@@ -6,7 +6,9 @@
 // (same table, destination and metric), address or rule; ENODEV for a missing device; ESRCH /
 // ENOENT / EADDRNOTAVAIL when deleting what is not there; ENETDOWN for a route via a device that
 // is down; a v6 metric of 0 becomes 1024; a prepended route goes ahead of its equal; an address
-// with a prefix shorter than its length adds its connected route to main; deleting a link
+// with a prefix shorter than its length adds its connected route to main; taking a link down
+// drops every route through it and its IPv6 addresses, bringing it up re-creates the connected
+// routes of its IPv4 addresses (the IPv6 link-local address is not modelled); deleting a link
 // (DeleteLink or RemoveLinkFromOutside) drops its addresses and routes and notifies the monitors.
 // Lookups follow the rules in priority order (fwmark, invert, suppress_prefixlength) and
 // longest-prefix match. Not modelled: the local table's per-address routes, multipath, route
@@ -131,8 +133,27 @@ class FakeRouteNetlink final : public RouteNetlink {
       return s;
     }
     const uint32_t bits = IFF_UP | IFF_RUNNING | IFF_LOWER_UP;
+    const bool was_up = link->up();
     link->flags = up ? link->flags | bits : link->flags & ~bits;
     link->operstate = up ? IF_OPER_UP : IF_OPER_DOWN;
+    const int index = link->index;
+    if (was_up && !up) {
+      // As the kernel: every route through a link that goes down goes, and its IPv6 addresses.
+      std::erase_if(routes_, [&](const Route& r) { return r.ifindex == index; });
+      std::erase_if(addresses_,
+                    [&](const Address& a) { return a.ifindex == index && a.prefix.addr.is_v6(); });
+    } else if (!was_up && up) {
+      // Coming up re-creates the on-link routes of the IPv4 addresses it kept, nothing else.
+      for (const Address& a : addresses_) {
+        if (a.ifindex != index || !a.prefix.addr.is_v4() || a.prefix.len == 32) continue;
+        const Route connected = ConnectedRoute(a);
+        if (std::none_of(routes_.begin(), routes_.end(), [&](const Route& r) {
+              return r.ifindex == index && r.dst == connected.dst && r.table == kTableMain;
+            })) {
+          routes_.push_back(connected);
+        }
+      }
+    }
     Notify(LinkEvent::Kind::kNew, *link);
     return Ok();
   }

@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include "gtest/gtest.h"
+#include "netlink/link_down_check.h"
 #include "netlink/test_values.h"
 
 namespace wgate::netlink {
@@ -73,6 +74,11 @@ TEST_F(FakeRouteNetlinkTest, ErrorsReadLikeTheKernels) {
   tunnel.table = 51820;
   EXPECT_EQ(nl_.DeleteRule(tunnel).error().message(),
             "RTM_DELRULE -6 not from all fwmark 0xca6c lookup 51820: No such file or directory");
+}
+
+TEST_F(FakeRouteNetlinkTest, ALinkThatGoesDownLosesItsRoutesAndIpv6AddressesLikeTheKernel) {
+  ASSERT_TRUE(nl_.SetLinkUp("wg0", true));
+  test_values::CheckLinkDownDropsRoutesAndIpv6Addresses(nl_, "wg0");
 }
 
 TEST_F(FakeRouteNetlinkTest, RecordsOperationsAndInjectsFailures) {

@@ -17,6 +17,7 @@
 #include "base/strings.h"
 #include "gtest/gtest.h"
 #include "netlink/kernel_route_netlink.h"
+#include "netlink/link_down_check.h"
 #include "netlink/test_values.h"
 #include "netns_harness.h"
 
@@ -146,6 +147,12 @@ TEST_F(NetlinkNetnsTest, LinkUpDownAndMtuOnVethAndTun) {
   std::vector<std::string> names;
   for (const Link& l : *links) names.push_back(l.name);
   EXPECT_EQ(names, (std::vector<std::string>{"lo", "tun0"}));
+}
+
+TEST_F(NetlinkNetnsTest, ALinkThatGoesDownLosesItsRoutesAndIpv6Addresses) {
+  std::unique_ptr<netns::Namespace> peer = Peer("veth0");
+  ASSERT_NE(peer, nullptr);
+  test_values::CheckLinkDownDropsRoutesAndIpv6Addresses(*nl_, "veth0");
 }
 
 TEST_F(NetlinkNetnsTest, AddsListsAndDeletesAddresses) {
