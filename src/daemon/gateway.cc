@@ -49,19 +49,6 @@ std::string Located(const config::Diagnostic& d) {
 
 }  // namespace
 
-bool SetIpv6Disabled(bool disabled) {
-  bool ok = true;
-  for (const char* path : {"/proc/sys/net/ipv6/conf/all/disable_ipv6",
-                           "/proc/sys/net/ipv6/conf/default/disable_ipv6"}) {
-    if (Status s = WriteFileInPlace(path, disabled ? "1\n" : "0\n"); !s.ok()) {
-      LogWarn("cannot " + std::string(disabled ? "disable" : "re-enable") +
-              " IPv6: " + s.error().message());
-      ok = false;
-    }
-  }
-  return ok;
-}
-
 Status RemoveWgateRules(netlink::RouteNetlink& net) {
   Status result = Ok();
   for (IpAddress::Family family : {IpAddress::Family::kV4, IpAddress::Family::kV6}) {
@@ -94,8 +81,8 @@ Status RemoveWgateRules(netlink::RouteNetlink& net) {
   return result;
 }
 
-Status InstallBlackholeFallback(netlink::RouteNetlink& net, bool (*set_ipv6_disabled)(bool),
-                                bool* ipv6_disabled) {
+Status InstallBlackholeFallback(netlink::RouteNetlink& net, const FallbackSystem& sys,
+                                std::vector<std::string>* problems) {
   // Fail closed without a firewall: every route of the namespace leads nowhere.
   LogError("firewall unavailable: falling back to blackhole routes in every routing table");
   auto tables = net.TablesInUse();
@@ -124,10 +111,25 @@ Status InstallBlackholeFallback(netlink::RouteNetlink& net, bool (*set_ipv6_disa
   docker_dns.table = netlink::kTableLocal;
   if (Status s = net.ReplaceRoute(docker_dns); !s.ok())
     LogWarn("blackhole 127.0.0.11: " + s.error().message());
-  // Blackhole routes cannot stop what is never routed: the kernel's own IPv6 link-local messages
-  // (MLD reports, router solicitations). Without a firewall, IPv6 goes off entirely.
-  *ipv6_disabled = set_ipv6_disabled(true);
+  // Routes cannot stop what names its device (IP_UNICAST_IF, SO_BINDTODEVICE), broadcast and
+  // link-local multicast, nor the kernel's own IPv6 link-local messages (MLD reports, router
+  // solicitations): the links go down, and IPv6 off where /proc/sys is writable.
+  ShutOutcome shut = ShutLinks(net, sys.record_path);
+  if (std::string names = shut.TakenDownNames(); !names.empty()) {
+    LogError(StrCat("blackhole fallback: took down ", names, " (recorded in ", sys.record_path,
+                    " for the unblock)"));
+  }
+  problems->insert(problems->end(), shut.problems.begin(), shut.problems.end());
+  (void)SwitchIpv6Off(sys, problems);
+  for (const std::string& p : *problems) LogError("blackhole fallback: " + p);
   return Ok();
+}
+
+std::string FallbackProblem(const std::vector<std::string>& problems) {
+  std::string text =
+      "nftables is unavailable; the namespace is shut by blackhole routes and its links are down";
+  for (const std::string& p : problems) text += "; " + p;
+  return text;
 }
 
 Gateway::~Gateway() = default;
@@ -204,19 +206,22 @@ Status Gateway::InstallLockdown() {
       // blackhole fallback); they would collide with ours or break the tunnel's routing.
       if (Status c = RemoveWgateRules(*deps_.net); !c.ok())
         LogWarn("removing stale rules: " + c.error().message());
+      // A fallback's shut links too: behind the firewall they may come up again.
+      if (Status c = RestoreFallback(*deps_.net, deps_.fallback); !c.ok())
+        LogWarn("restoring the links a blackhole fallback shut: " + c.error().message());
       return s;
     }
     LogError("firewall: cannot install the lockdown ruleset: " + s.error().message());
     deps_.firewall = nullptr;
   }
-  if (Status s =
-          InstallBlackholeFallback(*deps_.net, deps_.set_ipv6_disabled, &ipv6_disabled_by_us_);
-      !s.ok()) {
+  std::vector<std::string> problems;
+  if (Status s = InstallBlackholeFallback(*deps_.net, deps_.fallback, &problems); !s.ok()) {
     return s;
   }
+  fallback_installed_ = true;
   status_.firewall = "blackhole fallback (nftables unavailable)";
   status_.rules_verified = false;
-  status_.rules_problem = "nftables is unavailable; only blackhole routes protect the namespace";
+  status_.rules_problem = FallbackProblem(problems);
   return Ok();
 }
 
@@ -659,6 +664,13 @@ void Gateway::VerifyRules() {
 }
 
 void Gateway::Tick() {
+  if (fallback_installed_) {  // nothing but loopback may come up while the fallback holds
+    bool reshut = false;
+    std::vector<std::string> problems =
+        KeepLinksShut(*deps_.net, deps_.fallback.record_path, &reshut);
+    status_.rules_reapplied += reshut;
+    if (!problems.empty()) status_.rules_problem = FallbackProblem(problems);
+  }
   if (resolver_hole_open_) {
     if (Status s = ApplyLockdown({}, 0); !s.ok()) {
       LogError("firewall: the resolver hole is still open: " + s.error().message());
@@ -721,8 +733,10 @@ Status Gateway::Unblock() {
     if (Status s = deps_.firewall->RemoveAll(); !s.ok()) result = s;
   } else {
     if (Status s = RemoveWgateRules(*deps_.net); !s.ok() && result.ok()) result = s;
-    if (ipv6_disabled_by_us_) deps_.set_ipv6_disabled(false);
   }
+  // The blackholes go first: a restored default route would collide with theirs.
+  if (Status s = RestoreFallback(*deps_.net, deps_.fallback); !s.ok() && result.ok()) result = s;
+  fallback_installed_ = false;
   if (Status s = deps_.resolv->Restore(); !s.ok() && result.ok()) result = s;
   status_.state = GatewayState::kBlocked;
   status_.firewall = "none (unblocked: traffic is NOT protected)";

@@ -31,6 +31,7 @@
 #include "config/wg_config.h"
 #include "daemon/endpoint_lookups.h"
 #include "daemon/protections.h"
+#include "daemon/fallback_shut.h"
 #include "daemon/resolv_conf.h"
 #include "daemon/status.h"
 #include "firewall/firewall.h"
@@ -55,20 +56,19 @@ inline constexpr auto kHandshakeFresh = std::chrono::seconds(180);
 // after its last packet: unhealthy well within a 45 s health check.
 inline constexpr auto kHandshakeUnanswered = std::chrono::seconds(8);
 
-// Writes net.ipv6.conf.{all,default}.disable_ipv6 of the calling thread's namespace. Best
-// effort (a container may mount /proc/sys read-only): logs and returns false on failure.
-bool SetIpv6Disabled(bool disabled);
-
 // Deletes the policy rules in wgate's priority ranges and the blackhole fallback (rule, table,
 // the 127.0.0.11 blackhole), e.g. those a SIGKILLed run left behind.
 Status RemoveWgateRules(netlink::RouteNetlink& net);
 
 // The fallback when nftables cannot be used: blackhole defaults in every routing table in use, a
 // priority-1 rule into a table of blackholes (on-link subnets too), 127.0.0.11 blackholed in the
-// local table, IPv6 switched off through `set_ipv6_disabled` (*ipv6_disabled says whether that
-// worked). Shared by `wgate run` and `wgate hold`.
-Status InstallBlackholeFallback(netlink::RouteNetlink& net, bool (*set_ipv6_disabled)(bool),
-                                bool* ipv6_disabled);
+// local table, every link but loopback taken down and IPv6 switched off (both recorded in
+// sys.record_path first, fallback_shut.h). Fails only when the routes cannot be installed; what
+// else could not be done is added to *problems. Shared by `wgate run` and `wgate hold`.
+Status InstallBlackholeFallback(netlink::RouteNetlink& net, const FallbackSystem& sys,
+                                std::vector<std::string>* problems);
+// A status line for the fallback: what shuts the namespace, and what could not be done.
+std::string FallbackProblem(const std::vector<std::string>& problems);
 
 // The engine's knobs from the settings (WGATE_ENGINE_WORKERS, WGATE_TUN_OFFLOAD), validated.
 struct EngineTuning {
@@ -120,9 +120,8 @@ struct GatewayDeps {
   ResolvConf* resolv = nullptr;
   EndpointResolver* resolver = nullptr;
   const Clock* clock = nullptr;
-  // Switches IPv6 off/on in the namespace (the blackhole fallback's last step); SetIpv6Disabled
-  // unless a test replaces it.
-  bool (*set_ipv6_disabled)(bool disabled) = &SetIpv6Disabled;
+  // /proc/sys and the record of the blackhole fallback (the real ones unless a test replaces them).
+  FallbackSystem fallback = {};
   // Run by Lockdown() behind the lockdown, before it snapshots the bootstrap resolvers: makes
   // `resolv`'s backup hold the namespace's original resolv.conf (EstablishResolvOrigin in `wgate
   // run`). Unset: the backup is taken as it is.
@@ -154,13 +153,15 @@ class Gateway {
   void Load(const std::optional<std::string>& config_flag, const config::Environment& env);
 
   // Periodic: verifies the ruleset (re-applies it when altered), follows the tunnel's health, and
-  // brings the tunnel back when its interface disappeared.
+  // brings the tunnel back when its interface disappeared. In the blackhole fallback: takes down
+  // again a link someone brought up, and says so in the status.
   void Tick();
 
   // SIGTERM, `wgate down`: tunnel down, lockdown stays. `reason` shows in status.
   void Stop(const std::string& reason);
 
-  // `wgate down --unblock`: tunnel down, wgate's rules and routes removed, resolv.conf restored.
+  // `wgate down --unblock`: tunnel down, wgate's rules and routes removed, resolv.conf restored;
+  // what a blackhole fallback shut (links, routes, IPv6) is brought back from its record.
   Status Unblock();
 
   const GatewayStatus& status() const { return status_; }
@@ -200,7 +201,7 @@ class Gateway {
   std::vector<netlink::Route> installed_routes_;  // routes not on the tunnel interface
   std::vector<std::string> config_warnings_;
   bool transient_failure_ = false;
-  bool ipv6_disabled_by_us_ = false;  // by the blackhole fallback, to restore on Unblock
+  bool fallback_installed_ = false;  // Tick keeps the fallback's links down until Unblock
   bool resolver_hole_open_ = false;
   std::vector<IpAddress> bootstrap_resolvers_;  // snapshotted by Lockdown()
   EndpointLookups lookups_;                     // when to look the Endpoint up, the last address

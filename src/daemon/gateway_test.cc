@@ -94,6 +94,7 @@ std::string Config(const std::string& extra_interface = "",
 class GatewayTest : public ::testing::Test {
  protected:
   GatewayTest() : engine_(&net_), fw_(nft_) {
+    ipv6_disabled = false;
     net_.AddLink("eth0", 1500, "veth");
     (void)net_.SetLinkUp("eth0", true);
     (void)net_.AddAddress("eth0", *IpPrefix::Parse("192.0.2.2/24"));
@@ -111,16 +112,19 @@ class GatewayTest : public ::testing::Test {
   std::unique_ptr<Gateway> Make(bool with_firewall = true) {
     GatewayDeps deps{
         with_firewall ? &fw_ : nullptr, &net_, &engine_, resolv_.get(), &resolver_, &clock_};
-    deps.set_ipv6_disabled = [](bool disabled) {  // never the host's /proc/sys
+    deps.fallback.set_ipv6_disabled = [](bool disabled) {  // never the host's /proc/sys
       ipv6_disabled = disabled;
       return true;
     };
     // As `wgate run` does behind the lockdown: the file as it is then becomes the backup.
     if (record_origin_)
       deps.establish_resolv_origin = [this] { (void)resolv_->SetBackup(resolv_->ReadCurrent()); };
+    deps.fallback.ipv6_disabled = []() -> std::optional<bool> { return ipv6_disabled; };
+    deps.fallback.record_path = FallbackRecord();  // never the host's /run/wgate
     return std::make_unique<Gateway>(deps);
   }
   static inline bool ipv6_disabled = false;
+  std::string FallbackRecord() const { return dir_.path() + "/fallback.json"; }
   std::string WriteConfig(const std::string& text, const std::string& name = "wg0.conf") {
     return dir_.Write(name, text, 0600);
   }
@@ -700,6 +704,71 @@ TEST_F(GatewayTest, WithoutNftablesFallsBackToBlackholeRoutes) {
   for (const netlink::Route& r : net_.routes())
     EXPECT_NE(r.type, netlink::RouteType::kBlackhole) << r.ToString();
   EXPECT_FALSE(ipv6_disabled);
+}
+
+TEST_F(GatewayTest, TheFallbackShutsTheUplinkAndUnblockBringsItBack) {
+  ipv6_disabled = false;
+  netlink::Route lan;  // a route through the uplink in another table
+  lan.dst = *IpPrefix::Parse("198.51.100.0/24");
+  lan.dev = "eth0";
+  lan.gateway = IpAddress::Parse("192.0.2.1");
+  lan.table = 100;
+  ASSERT_TRUE(net_.AddRoute(lan).ok());
+  std::vector<std::string> before;
+  for (const netlink::Route& r : net_.routes()) before.push_back(r.ToString());
+  auto gw_ptr = Make(/*with_firewall=*/false);
+  Gateway& gw = *gw_ptr;
+  ASSERT_TRUE(gw.Lockdown().ok());
+  // Broadcast and IP_UNICAST_IF traffic ignore routes: the link itself goes down.
+  EXPECT_FALSE(net_.GetLink("eth0")->up());
+  EXPECT_TRUE(net_.GetLink("lo")->up());
+  EXPECT_TRUE(FileExists(FallbackRecord()));
+  EXPECT_THAT(gw.status().rules_problem, HasSubstr("its links are down"));
+  EXPECT_TRUE(ipv6_disabled);
+
+  // Another NET_ADMIN process brings it up: the next tick takes it down again and says so.
+  ASSERT_TRUE(net_.SetLinkUp("eth0", true).ok());
+  gw.Tick();
+  EXPECT_FALSE(net_.GetLink("eth0")->up());
+  EXPECT_THAT(gw.status().rules_problem,
+              HasSubstr("eth0 was brought up from outside and is down again"));
+  EXPECT_EQ(gw.status().rules_reapplied, 1u);
+
+  Status s = gw.Unblock();
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  EXPECT_TRUE(net_.GetLink("eth0")->up());
+  std::vector<std::string> after;
+  for (const netlink::Route& r : net_.routes()) after.push_back(r.ToString());
+  std::sort(before.begin(), before.end());
+  std::sort(after.begin(), after.end());
+  EXPECT_EQ(after, before) << "the default route and the table-100 route are back";
+  EXPECT_FALSE(ipv6_disabled);
+  EXPECT_FALSE(FileExists(FallbackRecord()));
+  gw.Tick();
+  EXPECT_TRUE(net_.GetLink("eth0")->up()) << "an unblocked gateway keeps nothing shut";
+}
+
+TEST_F(GatewayTest, IPv6OffBeforeTheFallbackStaysOffAfterTheUnblock) {
+  ipv6_disabled = true;  // the container was started with IPv6 off
+  auto gw_ptr = Make(/*with_firewall=*/false);
+  ASSERT_TRUE(gw_ptr->Lockdown().ok());
+  ASSERT_TRUE(gw_ptr->Unblock().ok());
+  EXPECT_TRUE(ipv6_disabled);
+  EXPECT_TRUE(net_.GetLink("eth0")->up());
+}
+
+TEST_F(GatewayTest, AGatewayWithAFirewallBringsBackWhatAKilledFallbackShut) {
+  {
+    auto killed = Make(/*with_firewall=*/false);
+    ASSERT_TRUE(killed->Lockdown().ok());
+  }  // SIGKILLed: the links stay down, the record stays
+  ASSERT_FALSE(net_.GetLink("eth0")->up());
+  auto gw_ptr = Make();
+  ASSERT_TRUE(gw_ptr->Lockdown().ok());
+  EXPECT_THAT(LastScript(), HasSubstr("(lockdown)"));
+  EXPECT_TRUE(net_.GetLink("eth0")->up()) << "behind the lockdown the uplink may come up";
+  EXPECT_EQ(net_.DefaultRoutes(IpAddress::Family::kV4)->size(), 1u);
+  EXPECT_FALSE(FileExists(FallbackRecord()));
 }
 
 TEST_F(GatewayTest, PublishedPortsGetAReplyRuleFromTheUplinkAddress) {

@@ -28,7 +28,11 @@ constexpr char kHoldingGateway[] = "a gateway's ruleset is in force and fails cl
 
 Holder::Holder(firewall::Firewall* firewall, netlink::RouteNetlink* net, const Clock* clock,
                bool (*set_ipv6_disabled)(bool))
-    : firewall_(firewall), net_(net), set_ipv6_disabled_(set_ipv6_disabled), clock_(clock) {
+    : Holder(firewall, net, clock, FallbackSystem{.set_ipv6_disabled = set_ipv6_disabled}) {}
+
+Holder::Holder(firewall::Firewall* firewall, netlink::RouteNetlink* net, const Clock* clock,
+               FallbackSystem fallback)
+    : firewall_(firewall), net_(net), fallback_(std::move(fallback)), clock_(clock) {
   WGATE_CHECK(net_ != nullptr && clock_ != nullptr);
   status_.role = "hold";
   status_.pid = static_cast<int>(::getpid());
@@ -69,14 +73,12 @@ Status Holder::Lockdown() {
     if (firewall_->applied_spec()) return Ok();
     firewall_ = nullptr;
   }
-  if (Status s = InstallBlackholeFallback(*net_, set_ipv6_disabled_, &ipv6_disabled_by_us_);
-      !s.ok()) {
-    return s;
-  }
+  std::vector<std::string> problems;
+  if (Status s = InstallBlackholeFallback(*net_, fallback_, &problems); !s.ok()) return s;
   status_.state = GatewayState::kHolding;
   status_.firewall = "blackhole fallback (nftables unavailable)";
   status_.rules_verified = false;
-  status_.rules_problem = "nftables is unavailable; only blackhole routes protect the namespace";
+  status_.rules_problem = FallbackProblem(problems);
   status_.reason = "nftables is unavailable: the namespace is shut by blackhole routes";
   return Ok();
 }
@@ -106,11 +108,18 @@ void Holder::Tick() {
     if (auto rules = net_->ListRules(IpAddress::Family::kV4); rules.ok()) {
       for (const netlink::Rule& r : *rules) present |= r.table == kFallbackTable;
     }
+    std::vector<std::string> problems;
     if (!present) {
       LogError("the blackhole fallback's policy rule is gone; installing the fallback again");
       ++status_.rules_reapplied;
-      (void)InstallBlackholeFallback(*net_, set_ipv6_disabled_, &ipv6_disabled_by_us_);
+      (void)InstallBlackholeFallback(*net_, fallback_, &problems);
+      status_.rules_problem = FallbackProblem(problems);
+      return;
     }
+    bool reshut = false;
+    problems = KeepLinksShut(*net_, fallback_.record_path, &reshut);
+    status_.rules_reapplied += reshut;
+    if (!problems.empty()) status_.rules_problem = FallbackProblem(problems);
     return;
   }
   if (firewall_->applied_spec() && firewall_->Verify().ok()) {
@@ -153,7 +162,8 @@ Status Holder::Unblock(ResolvConf* resolv) {
   };
   if (firewall_) keep_first(firewall_->RemoveAll());
   keep_first(RemoveWgateRules(*net_));
-  if (ipv6_disabled_by_us_) set_ipv6_disabled_(false);
+  // After the blackholes: a restored default route would collide with theirs.
+  keep_first(RestoreFallback(*net_, fallback_));
   if (resolv) keep_first(resolv->Restore());
   unblocked_ = true;
   status_.firewall = "none (unblocked: traffic is NOT protected)";

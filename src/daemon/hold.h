@@ -48,16 +48,22 @@ class Holder {
   // `firewall` null: nftables is unusable; the holder installs the blackhole fallback.
   Holder(firewall::Firewall* firewall, netlink::RouteNetlink* net, const Clock* clock,
          bool (*set_ipv6_disabled)(bool) = &SetIpv6Disabled);
+  // `fallback`: /proc/sys and the blackhole fallback's record (fallback_shut.h).
+  Holder(firewall::Firewall* firewall, netlink::RouteNetlink* net, const Clock* clock,
+         FallbackSystem fallback);
 
   // The lockdown, as `wgate run` installs it (stale policy rules of a killed gateway removed
   // behind it). Fails only when neither the firewall nor the fallback could be installed.
   Status Lockdown();
 
-  // Periodic: checks wgate's table and re-applies the lockdown when it is missing or open.
+  // Periodic: checks wgate's table and re-applies the lockdown when it is missing or open. In the
+  // blackhole fallback: puts the fallback back when its rule is gone, and takes down again a link
+  // someone brought up.
   void Tick();
 
-  // Opens the namespace: removes wgate's table, policy rules and fallback, restores resolv.conf,
-  // and stops re-locking until the holder is restarted.
+  // Opens the namespace: removes wgate's table, policy rules and fallback (bringing back the
+  // links, routes and IPv6 it shut), restores resolv.conf, and stops re-locking until the holder
+  // is restarted.
   Status Unblock(ResolvConf* resolv);
 
   const GatewayStatus& status() const { return status_; }
@@ -69,8 +75,7 @@ class Holder {
 
   firewall::Firewall* firewall_;
   netlink::RouteNetlink* net_;
-  bool (*set_ipv6_disabled_)(bool);
-  bool ipv6_disabled_by_us_ = false;
+  FallbackSystem fallback_;
   bool unblocked_ = false;
   const Clock* clock_;
   std::optional<MonoTime> suspect_since_;  // a ruleset with no live gateway behind it, since

@@ -33,9 +33,19 @@ firewall::RulesetSpec GatewayConnected() {
   return s;
 }
 
+// The fallback's /proc/sys and record, kept in `dir`.
+FallbackSystem Fallback(const TempDir& dir) {
+  FallbackSystem sys;
+  sys.set_ipv6_disabled = &FakeSetIpv6Disabled;
+  sys.ipv6_disabled = []() -> std::optional<bool> { return ipv6_disabled; };
+  sys.record_path = dir.path() + "/fallback.json";
+  return sys;
+}
+
 class HoldTest : public ::testing::Test {
  protected:
   HoldTest() {
+    ipv6_disabled = false;
     net_.AddLink("eth0", 1500, "veth");
     netlink::Route def;
     def.dst = *IpPrefix::Parse("0.0.0.0/0");
@@ -183,7 +193,8 @@ TEST_F(HoldTest, AHolderRestartedBesideALiveGatewayKeepsItsRuleset) {
 }
 
 TEST_F(HoldTest, WithoutNftablesShutsTheNamespaceAndIsNeverHealthy) {
-  Holder holder(nullptr, &net_, &clock_, &FakeSetIpv6Disabled);
+  TempDir dir;
+  Holder holder(nullptr, &net_, &clock_, Fallback(dir));
   ASSERT_TRUE(holder.Lockdown().ok());
   bool v4 = false;
   for (const netlink::Route& r : net_.routes()) {
@@ -204,6 +215,36 @@ TEST_F(HoldTest, WithoutNftablesShutsTheNamespaceAndIsNeverHealthy) {
   for (const netlink::Route& r : net_.routes())
     EXPECT_NE(r.type, netlink::RouteType::kBlackhole) << r.ToString();
   EXPECT_FALSE(ipv6_disabled);
+}
+
+TEST_F(HoldTest, WithoutNftablesKeepsTheUplinkDownUntilUnblocked) {
+  ASSERT_TRUE(net_.SetLinkUp("eth0", true).ok());
+  netlink::Route def;
+  def.dst = *IpPrefix::Parse("0.0.0.0/0");
+  def.dev = "eth0";
+  def.gateway = IpAddress::Parse("192.0.2.1");
+  ASSERT_TRUE(net_.AddRoute(def).ok());
+  TempDir dir;
+  ipv6_disabled = false;
+  Holder holder(nullptr, &net_, &clock_, Fallback(dir));
+  ASSERT_TRUE(holder.Lockdown().ok());
+  EXPECT_FALSE(net_.GetLink("eth0")->up());
+  EXPECT_TRUE(ipv6_disabled);
+  holder.Tick();
+  EXPECT_EQ(holder.status().rules_reapplied, 0u) << "nothing to re-shut";
+  ASSERT_TRUE(net_.SetLinkUp("eth0", true).ok());  // another NET_ADMIN process
+  holder.Tick();
+  EXPECT_FALSE(net_.GetLink("eth0")->up());
+  EXPECT_EQ(holder.status().rules_reapplied, 1u);
+  EXPECT_THAT(holder.status().rules_problem,
+              HasSubstr("eth0 was brought up from outside and is down again"));
+  Status s = holder.Unblock(nullptr);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  EXPECT_TRUE(net_.GetLink("eth0")->up());
+  EXPECT_EQ(net_.DefaultRoutes(IpAddress::Family::kV4)->size(), 1u) << "the default route is back";
+  EXPECT_FALSE(ipv6_disabled);
+  holder.Tick();
+  EXPECT_TRUE(net_.GetLink("eth0")->up()) << "an unblocked holder shuts nothing";
 }
 
 TEST_F(HoldTest, UnblockOpensForGoodAndRestoresResolvConf) {

@@ -290,6 +290,8 @@ Status UnblockNamespace(const std::string& resolv_conf, const std::string& resol
   }
   if (auto net = netlink::KernelRouteNetlink::Create(); net.ok()) {
     keep_first(RemoveWgateRules(**net));  // policy rules, blackhole fallback, 127.0.0.11 blackhole
+    // Then what the fallback shut, from its record: a dead daemon's links, routes and IPv6.
+    keep_first(RestoreFallback(**net, FallbackSystem{}));
   }
   keep_first(resolv.Restore());
   return result;

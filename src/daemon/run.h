@@ -31,7 +31,8 @@ struct RunOptions {
 int RunDaemon(const RunOptions& options);
 
 // `wgate unblock` with no daemon running: removes wgate's table, its policy rules and any
-// blackhole fallback routes, restores resolv.conf. The only way to open the namespace.
+// blackhole fallback routes, brings back what the fallback shut (links, routes, IPv6; from its
+// record), restores resolv.conf. The only way to open the namespace.
 Status UnblockNamespace(const std::string& resolv_conf, const std::string& resolv_backup);
 
 }  // namespace wgate::daemon
