@@ -522,6 +522,130 @@ scenario_blackhole_fallback_without_nftables() {
   check "and turns IPv6 back on" eq "$(in_gw sysctl -n net.ipv6.conf.all.disable_ipv6)" 0
 }
 
+# A consumer without privileges (no marks, no raw sockets) that tries every way around routes:
+# broadcast, limited broadcast and unicast naming the uplink with IP_UNICAST_IF, multicast out
+# of the uplink (IP_MULTICAST_IF), and IPv6 link-local multicast. Prints how many sends the
+# kernel accepted.
+fallback_consumer() {
+  in_gw python3 - "$1" <<'PY'
+import socket, struct, sys, time
+ifindex = int(sys.argv[1])
+IP_UNICAST_IF = 50
+sent = 0
+def send(sock, data, addr):
+    global sent
+    try:
+        sock.sendto(data, addr); sent += 1
+    except OSError:
+        pass
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+u.setsockopt(socket.IPPROTO_IP, IP_UNICAST_IF, struct.pack("!I", ifindex))
+m = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+m.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, struct.pack("4s4si", bytes(4), bytes(4), ifindex))
+try:
+    v6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+except OSError:
+    v6 = None
+end = time.time() + 3
+while time.time() < end:
+    send(u, b"bcast", ("192.0.2.255", 9999))
+    send(u, b"lbcast", ("255.255.255.255", 9999))
+    send(u, b"unicast-if", ("192.0.2.1", 9999))
+    send(m, b"mdns", ("224.0.0.251", 5353))
+    if v6:
+        send(v6, b"ll-mcast", ("ff02::1", 9999, 0, ifindex))
+    time.sleep(0.01)
+print(sent)
+PY
+}
+
+scenario_fallback_with_broadcast_and_unicast_if() {
+  # Only the fallback may hold the namespace: an nftables lockdown left by an earlier scenario
+  # would stop these packets itself.
+  in_gw "$WGATE" unblock >/dev/null 2>&1
+  fresh_config
+  TEST_RUN_FLAGS=--test-without-nftables wg_start_gateway
+  check "blocked" wait_state blocked
+  reset_leaks  # from the moment wgate holds the namespace (before, the kernel's IPv6 chatter)
+  check "no nftables table helps" bash -c "! ip netns exec '$NS_GW' nft list table inet wgate >/dev/null 2>&1"
+  local ifindex; ifindex=$(in_gw cat "/sys/class/net/$GW_UPLINK/ifindex")
+  check "the uplink is down" bash -c "ip netns exec '$NS_GW' ip -o link show '$GW_UPLINK' | grep -qv '[<,]UP[,>]'"
+  check "and the status says so" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'its links are down'"
+  local sent; sent=$(fallback_consumer "$ifindex")
+  wg_log "    fallback: the kernel accepted $sent of the consumer's sends"
+  check "broadcast, multicast, IP_UNICAST_IF and IPv6 link-local: none leaked" no_leaks
+  # Another NET_ADMIN process brings the uplink up: the next tick takes it down again.
+  in_gw ip link set "$GW_UPLINK" up
+  sleep 2
+  check "the uplink brought up from outside is down again" bash -c "ip netns exec '$NS_GW' ip -o link show '$GW_UPLINK' | grep -qv '[<,]UP[,>]'"
+  check "and the status says so" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'was brought up from outside and is down again'"
+  stop_gateway
+  check "the links stay down after the daemon stopped" bash -c "ip netns exec '$NS_GW' ip -o link show '$GW_UPLINK' | grep -qv '[<,]UP[,>]'"
+  check "no leaks for the whole scenario" no_leaks
+  # `wgate unblock` without a daemon brings back what the fallback shut, from its record.
+  local ino; ino=$(in_gw stat -L -c %i /proc/self/ns/net)
+  check "the fallback's record is kept in /run/wgate" test -f "/run/wgate/fallback-net$ino.json"
+  check "wgate unblock says the namespace is open" bash -c "ip netns exec '$NS_GW' '$WGATE' unblock | grep -q OPEN"
+  check "the uplink is up again" bash -c "ip netns exec '$NS_GW' ip -o link show '$GW_UPLINK' | grep -q '[<,]UP[,>]'"
+  check "the default route is back" bash -c "ip netns exec '$NS_GW' ip route show default | grep -q 'via 192.0.2.1'"
+  check "no blackhole is left" bash -c "! ip netns exec '$NS_GW' ip route show table all | grep -q blackhole"
+  check "IPv6 is back on" eq "$(in_gw sysctl -n net.ipv6.conf.all.disable_ipv6)" 0
+  check "the record is gone" test ! -e "/run/wgate/fallback-net$ino.json"
+  check "the server answers again (in the clear, as asked)" eq "$(consumer_fetch)" 192.0.2.2
+}
+
+# `wgate hold` in the fallback shuts the links the same way, keeps them down, and its unblock
+# brings them back.
+scenario_fallback_hold_keeps_the_links_down() {
+  in_gw "$WGATE" unblock >/dev/null 2>&1
+  wg_spawn ip netns exec "$NS_GW" "$WGATE" hold --test-without-nftables >>"$WG_DIR/hold.log" 2>&1
+  local hold_pid=${WG_PIDS[-1]}
+  for _ in $(seq 50); do hold_status 2>/dev/null | grep -q 'state: holding' && break; sleep 0.1; done
+  reset_leaks
+  check "the holder holds the fallback" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'its links are down'"
+  check "the uplink is down" bash -c "ip netns exec '$NS_GW' ip -o link show '$GW_UPLINK' | grep -qv '[<,]UP[,>]'"
+  local sent; sent=$(fallback_consumer "$(in_gw cat "/sys/class/net/$GW_UPLINK/ifindex")")
+  wg_log "    fallback, hold: the kernel accepted $sent of the consumer's sends"
+  in_gw ip link set "$GW_UPLINK" up
+  sleep 2
+  check "the uplink brought up from outside is down again" bash -c "ip netns exec '$NS_GW' ip -o link show '$GW_UPLINK' | grep -qv '[<,]UP[,>]'"
+  check "and the holder says so" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'was brought up from outside and is down again'"
+  check "no leaks" no_leaks
+  check "wgate unblock opens" bash -c "ip netns exec '$NS_GW' '$WGATE' unblock | grep -q OPEN"
+  sleep 1.5  # a tick of the unblocked holder
+  check "the uplink is up again, and stays up" bash -c "ip netns exec '$NS_GW' ip -o link show '$GW_UPLINK' | grep -q '[<,]UP[,>]'"
+  check "the default route is back" bash -c "ip netns exec '$NS_GW' ip route show default | grep -q 'via 192.0.2.1'"
+  check "IPv6 is back on" eq "$(in_gw sysctl -n net.ipv6.conf.all.disable_ipv6)" 0
+  kill "$hold_pid"; wait "$hold_pid" 2>/dev/null
+}
+
+# As in a container, /proc/sys is read-only: IPv6 cannot be switched off. The links being down
+# is what keeps the consumer's IPv6 and the kernel's own router solicitations in.
+scenario_fallback_with_read_only_proc_sys() {
+  in_gw "$WGATE" unblock >/dev/null 2>&1
+  in_gw sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+  fresh_config
+  WGATE_PID=
+  wg_spawn ip netns exec "$NS_GW" env WGATE_INTERFACE="$WG_GW_IF" unshare -m sh -c \
+    'mount -o bind,ro /proc/sys /proc/sys && exec "$@"' sh \
+    "$WGATE" run --config "$WG_CONF" --test-without-nftables >>"$WG_DIR/wgate.log" 2>&1
+  WGATE_PID=${WG_PIDS[-1]}
+  check "blocked" wait_state blocked
+  reset_leaks
+  check "IPv6 stays on" eq "$(in_gw sysctl -n net.ipv6.conf.all.disable_ipv6)" 0
+  check "the status says so" bash -c "ip netns exec '$NS_GW' '$WGATE' status | grep -q 'IPv6 stays on'"
+  check "the uplink is down" bash -c "ip netns exec '$NS_GW' ip -o link show '$GW_UPLINK' | grep -qv '[<,]UP[,>]'"
+  local sent; sent=$(fallback_consumer "$(in_gw cat "/sys/class/net/$GW_UPLINK/ifindex")")
+  wg_log "    fallback, read-only /proc/sys: the kernel accepted $sent of the consumer's sends"
+  sleep 12  # 15 s in all: the kernel's router solicitations leaked 2 in 15 s before
+  check "no leaks, IPv6 included" no_leaks
+  stop_gateway
+  check "wgate unblock opens" bash -c "ip netns exec '$NS_GW' '$WGATE' unblock | grep -q OPEN"
+  check "the uplink is up again" bash -c "ip netns exec '$NS_GW' ip -o link show '$GW_UPLINK' | grep -q '[<,]UP[,>]'"
+  check "the default route is back" bash -c "ip netns exec '$NS_GW' ip route show default | grep -q 'via 192.0.2.1'"
+}
+
 scenario_healthy_before_any_traffic() {
   # No PersistentKeepalive (Mullvad's and Proton's configs have none) and no consumer traffic:
   # wgate still makes its first handshake at once, so compose's service_healthy and Kubernetes'
@@ -769,9 +893,10 @@ all=(healthy_tunnel malformed_config missing_config wgate_down sigkill server_un
      lan_and_published_port hostname_endpoint ruleset_flushed_from_outside unblock_opens
      blackhole_fallback_without_nftables healthy_before_any_traffic
      hold_keeps_consumers_across_gateway_restarts table_deleted_under_continuous_sender
-     hold_keeps_consumers_across_gateway_restarts table_deleted_under_continuous_sender
      hosts_file_poisoning search_domain_exfiltration consumer_resolv_conf_on_first_start
-     spoofed_server_datagram_to_consumer_port net_raw_consumer)
+     spoofed_server_datagram_to_consumer_port net_raw_consumer
+     fallback_with_broadcast_and_unicast_if fallback_with_read_only_proc_sys
+     fallback_hold_keeps_the_links_down)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 

@@ -29,7 +29,7 @@ wg_cleanup() {
   WG_PIDS=()
   # wgate's resolv.conf backup is keyed by the namespace's inode, which the kernel reuses.
   local ino
-  ino=$(ip netns exec "$NS_GW" stat -L -c %i /proc/self/ns/net 2>/dev/null) && rm -f "/run/wgate/resolv-net$ino.conf.orig"
+  ino=$(ip netns exec "$NS_GW" stat -L -c %i /proc/self/ns/net 2>/dev/null) && rm -f "/run/wgate/resolv-net$ino.conf.orig" "/run/wgate/fallback-net$ino.json"
   ip netns del "$NS_GW" 2>/dev/null
   ip netns del "$NS_SRV" 2>/dev/null
   rm -rf "/etc/netns/$NS_GW" "$WG_DIR"
