@@ -135,7 +135,8 @@ std::string FallbackProblem(const std::vector<std::string>& problems) {
 Gateway::~Gateway() = default;
 
 Gateway::Gateway(GatewayDeps deps) : deps_(deps), lookups_(deps.clock) {
-  WGATE_CHECK(deps_.net && deps_.engine && deps_.resolv && deps_.resolver && deps_.clock);
+  WGATE_CHECK(deps_.net && deps_.engine && deps_.resolv && deps_.resolver && deps_.clock &&
+              deps_.hooks);
   status_.pid = static_cast<int>(::getpid());
 }
 
@@ -480,9 +481,7 @@ Status Gateway::BringUp(const Plan& plan) {
     if (Status s = ApplyWithProtections(spec, plan.uplink.dev); !s.ok()) return s;
     status_.firewall = "connected";
   }
-  for (const HookFailure& f : RunHooks("PreUp", plan.config.interface.pre_up, plan.interface)) {
-    status_.warnings.push_back(f.ToString());
-  }
+  deps_.hooks->Start("PreUp", plan.config.interface.pre_up, plan.interface);  // not waited for
   if (Status s = deps_.engine->Start(plan.interface, engine_config, plan.fwmark, plan.endpoint,
                                      plan.mtu, plan.tuning);
       !s.ok())
@@ -494,31 +493,29 @@ Status Gateway::BringUp(const Plan& plan) {
   } else if (Status s = deps_.resolv->Apply(plan.dns, plan.config.interface.dns_search); !s.ok()) {
     status_.warnings.push_back("could not write resolv.conf: " + s.error().message());
   }
-  for (const HookFailure& f : RunHooks("PostUp", plan.config.interface.post_up, plan.interface)) {
-    status_.warnings.push_back(f.ToString());
-  }
+  deps_.hooks->Start("PostUp", plan.config.interface.post_up, plan.interface);
   return Ok();
 }
 
 void Gateway::TearDown() {
-  if (active_) {
-    for (const HookFailure& f :
-         RunHooks("PreDown", active_->config.interface.pre_down, active_->interface)) {
-      status_.warnings.push_back(f.ToString());
-    }
-  }
+  // Up hooks would go on configuring a tunnel that is going away, and the Down hooks (queued
+  // behind them) undo what they did: stop them rather than make the Down hooks wait.
+  deps_.hooks->Cancel("PreUp");
+  deps_.hooks->Cancel("PostUp");
+  if (active_)
+    deps_.hooks->Start("PreDown", active_->config.interface.pre_down, active_->interface);
   deps_.engine->Stop();
   for (const netlink::Rule& r : installed_rules_) (void)deps_.net->DeleteRule(r);
   for (const netlink::Route& r : installed_routes_) (void)deps_.net->DeleteRoute(r);
   installed_rules_.clear();
   installed_routes_.clear();
-  if (active_) {
-    for (const HookFailure& f :
-         RunHooks("PostDown", active_->config.interface.post_down, active_->interface)) {
-      status_.warnings.push_back(f.ToString());
-    }
-  }
+  if (active_)
+    deps_.hooks->Start("PostDown", active_->config.interface.post_down, active_->interface);
   active_.reset();
+}
+
+void Gateway::CollectHookFailures() {
+  for (const HookFailure& f : deps_.hooks->TakeFailures()) status_.warnings.push_back(f.ToString());
 }
 
 void Gateway::Load(const std::optional<std::string>& config_flag, const config::Environment& env) {

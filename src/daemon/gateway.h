@@ -12,7 +12,14 @@
 //  4. The connected ruleset replaces the lockdown in one transaction.
 //  5. Engine, addresses, MTU, routes (wg-quick's policy routing), DNS.
 //  6. Read-back verification (Tick() re-verifies and re-applies).
-//  7. PreUp/PostUp hooks, which never decide whether the kill switch exists.
+//  7. PreUp/PostUp hooks, which never decide whether the kill switch exists, and never hold up
+//     bring-up: they run in the background (HookRunner), one command at a time, in the order they
+//     were due. PreUp starts once the connected kill switch is in force, before the engine and
+//     the interface (which may come up while it still runs); PostUp starts once the interface,
+//     routes and DNS are set, and after every PreUp command has ended. A teardown (stop, reload,
+//     lost tunnel, failed bring-up) kills a PreUp/PostUp command still running and drops queued
+//     ones (reported), takes the tunnel down at once, then runs PreDown and PostDown, in that
+//     order: unlike wg-quick, PreDown may run when the interface is already gone.
 // Stop() brings the tunnel down and locks down; only Unblock() opens the namespace.
 //
 // Thread-safety: none; the daemon's main loop drives it.
@@ -30,8 +37,9 @@
 #include "config/settings.h"
 #include "config/wg_config.h"
 #include "daemon/endpoint_lookups.h"
-#include "daemon/protections.h"
 #include "daemon/fallback_shut.h"
+#include "daemon/hooks.h"
+#include "daemon/protections.h"
 #include "daemon/resolv_conf.h"
 #include "daemon/status.h"
 #include "firewall/firewall.h"
@@ -120,6 +128,7 @@ struct GatewayDeps {
   ResolvConf* resolv = nullptr;
   EndpointResolver* resolver = nullptr;
   const Clock* clock = nullptr;
+  HookRunner* hooks = nullptr;  // PreUp/PostUp/PreDown/PostDown; never waited for
   // /proc/sys and the record of the blackhole fallback (the real ones unless a test replaces them).
   FallbackSystem fallback = {};
   // Run by Lockdown() behind the lockdown, before it snapshots the bootstrap resolvers: makes
@@ -156,6 +165,10 @@ class Gateway {
   // brings the tunnel back when its interface disappeared. In the blackhole fallback: takes down
   // again a link someone brought up, and says so in the status.
   void Tick();
+
+  // Moves the failures of hooks that ended since the last call into the status warnings. The
+  // daemon calls it whenever the hook runner made progress.
+  void CollectHookFailures();
 
   // SIGTERM, `wgate down`: tunnel down, lockdown stays. `reason` shows in status.
   void Stop(const std::string& reason);

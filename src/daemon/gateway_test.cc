@@ -80,6 +80,42 @@ class FakeResolver : public EndpointResolver {
   uint32_t fwmark = 0;
 };
 
+// Records what the gateway asked of its hooks; runs nothing.
+class FakeHookRunner : public HookRunner {
+ public:
+  struct Call {
+    std::string what;  // "start PreUp", "cancel PostUp"
+    std::vector<std::string> commands;
+    std::string interface;
+    bool engine_running = false;  // when it was called
+    std::string firewall;         // the gateway's firewall state when it was called
+  };
+  FakeHookRunner(const FakeEngine* engine, const Gateway* const* gw) : engine_(engine), gw_(gw) {}
+  void Start(std::string_view stage, const std::vector<std::string>& commands,
+             std::string_view interface) override {
+    Record("start " + std::string(stage), commands, interface);
+  }
+  void Cancel(std::string_view stage) override { Record("cancel " + std::string(stage), {}, ""); }
+  std::vector<HookFailure> TakeFailures() override { return std::exchange(failures, {}); }
+  std::vector<std::string> What() const {
+    std::vector<std::string> out;
+    for (const Call& c : calls) out.push_back(c.what);
+    return out;
+  }
+
+  std::vector<Call> calls;
+  std::vector<HookFailure> failures;  // what the next TakeFailures() returns
+
+ private:
+  void Record(std::string what, const std::vector<std::string>& commands,
+              std::string_view interface) {
+    calls.push_back({std::move(what), commands, std::string(interface), engine_->running,
+                     *gw_ ? (*gw_)->status().firewall : ""});
+  }
+  const FakeEngine* engine_;
+  const Gateway* const* gw_;
+};
+
 constexpr char kPriv[] = "UCIkeUOWrC4VKeVnMYc4cPeagtd2DEdDeiqCryhfKlQ=";
 constexpr char kServer[] = "SpDEvPTe2EA3QkGy+Hxtiv20Pr3OmOrLLkv4i+p50SU=";
 
@@ -93,7 +129,7 @@ std::string Config(const std::string& extra_interface = "",
 
 class GatewayTest : public ::testing::Test {
  protected:
-  GatewayTest() : engine_(&net_), fw_(nft_) {
+  GatewayTest() : engine_(&net_), fw_(nft_), hooks_(&engine_, &made_) {
     ipv6_disabled = false;
     net_.AddLink("eth0", 1500, "veth");
     (void)net_.SetLinkUp("eth0", true);
@@ -111,7 +147,8 @@ class GatewayTest : public ::testing::Test {
 
   std::unique_ptr<Gateway> Make(bool with_firewall = true) {
     GatewayDeps deps{
-        with_firewall ? &fw_ : nullptr, &net_, &engine_, resolv_.get(), &resolver_, &clock_};
+        with_firewall ? &fw_ : nullptr,       &net_, &engine_, resolv_.get(), &resolver_, &clock_,
+        hook_runner_ ? hook_runner_ : &hooks_};
     deps.fallback.set_ipv6_disabled = [](bool disabled) {  // never the host's /proc/sys
       ipv6_disabled = disabled;
       return true;
@@ -121,7 +158,9 @@ class GatewayTest : public ::testing::Test {
       deps.establish_resolv_origin = [this] { (void)resolv_->SetBackup(resolv_->ReadCurrent()); };
     deps.fallback.ipv6_disabled = []() -> std::optional<bool> { return ipv6_disabled; };
     deps.fallback.record_path = FallbackRecord();  // never the host's /run/wgate
-    return std::make_unique<Gateway>(deps);
+    auto gw = std::make_unique<Gateway>(deps);
+    made_ = gw.get();
+    return gw;
   }
   static inline bool ipv6_disabled = false;
   std::string FallbackRecord() const { return dir_.path() + "/fallback.json"; }
@@ -143,6 +182,9 @@ class GatewayTest : public ::testing::Test {
   firewall::Firewall fw_;
   FakeResolver resolver_;
   FakeClock clock_;
+  FakeHookRunner hooks_;
+  HookRunner* hook_runner_ = nullptr;  // a test's own runner instead of hooks_
+  const Gateway* made_ = nullptr;      // the last Make()'s
   std::string resolv_path_;
   std::unique_ptr<ResolvConf> resolv_;
   bool record_origin_ = true;
@@ -784,6 +826,89 @@ TEST_F(GatewayTest, PublishedPortsGetAReplyRuleFromTheUplinkAddress) {
     lan_route |= r.dst.ToString() == "198.51.100.128/25" && r.dev == "eth0";
   EXPECT_TRUE(lan_route);
   EXPECT_THAT(LastScript(), HasSubstr("8080"));
+}
+
+std::string HookConfig() {
+  return Config(
+      "PreUp = echo pre %i\nPostUp = echo post %i\nPostUp = exit 3\nPreDown = echo "
+      "down\nPostDown = echo gone\n");
+}
+
+TEST_F(GatewayTest, HooksStartBesideBringUpInWgQuicksOrder) {
+  auto gw = Make();
+  ASSERT_TRUE(gw->Lockdown().ok());
+  gw->Load(WriteConfig(HookConfig()), {});
+  ASSERT_EQ(gw->status().state, GatewayState::kConnecting) << gw->status().reason;
+  // A teardown before the first bring-up has nothing to stop; then PreUp, then PostUp.
+  EXPECT_EQ(hooks_.What(), (std::vector<std::string>{"start PreUp", "start PostUp"}));
+  const FakeHookRunner::Call& pre = hooks_.calls[0];
+  EXPECT_EQ(pre.commands, std::vector<std::string>{"echo pre %i"});
+  EXPECT_EQ(pre.interface, "wg0");
+  EXPECT_EQ(pre.firewall, "connected") << "PreUp runs behind the connected kill switch";
+  EXPECT_FALSE(pre.engine_running) << "and is started before the interface";
+  const FakeHookRunner::Call& post = hooks_.calls[1];
+  EXPECT_EQ(post.commands, (std::vector<std::string>{"echo post %i", "exit 3"}));
+  EXPECT_TRUE(post.engine_running);
+  EXPECT_TRUE(net_.GetLink("wg0")->up()) << "PostUp starts once the interface is up";
+}
+
+TEST_F(GatewayTest, HookFailuresShowInTheWarningsWhenTheyHappen) {
+  auto gw = Make();
+  ASSERT_TRUE(gw->Lockdown().ok());
+  gw->Load(WriteConfig(HookConfig()), {});
+  EXPECT_THAT(gw->status().warnings, Not(testing::Contains(HasSubstr("hook"))));
+  hooks_.failures.push_back({"PostUp", 2, "exited with status 3"});
+  gw->CollectHookFailures();
+  EXPECT_THAT(gw->status().warnings, testing::Contains("PostUp hook 2 exited with status 3"));
+  EXPECT_EQ(gw->status().state, GatewayState::kConnecting) << "a hook never decides the state";
+}
+
+TEST_F(GatewayTest, TeardownStopsTheUpHooksAndQueuesTheDownHooks) {
+  auto gw = Make();
+  ASSERT_TRUE(gw->Lockdown().ok());
+  gw->Load(WriteConfig(HookConfig()), {});
+  hooks_.calls.clear();
+  gw->Stop("stopped by SIGTERM");
+  EXPECT_EQ(hooks_.What(), (std::vector<std::string>{"cancel PreUp", "cancel PostUp",
+                                                     "start PreDown", "start PostDown"}));
+  EXPECT_EQ(hooks_.calls[2].commands, std::vector<std::string>{"echo down"});
+  EXPECT_EQ(hooks_.calls[3].commands, std::vector<std::string>{"echo gone"});
+  EXPECT_FALSE(hooks_.calls[3].engine_running) << "PostDown after the interface is gone";
+  EXPECT_EQ(gw->status().state, GatewayState::kBlocked);
+}
+
+TEST_F(GatewayTest, AFailedBringUpStopsItsPreUpAndRunsNoDownHooks) {
+  auto gw = Make();
+  ASSERT_TRUE(gw->Lockdown().ok());
+  engine_.fail_next = true;
+  gw->Load(WriteConfig(HookConfig()), {});
+  EXPECT_EQ(gw->status().state, GatewayState::kBlocked);
+  // As wg-quick's trap: the failed bring-up is undone, but it was never up to be taken down.
+  EXPECT_EQ(hooks_.What(),
+            (std::vector<std::string>{"start PreUp", "cancel PreUp", "cancel PostUp"}));
+}
+
+// With the real runner: a PostUp that takes seconds does not hold up the bring-up (it used to,
+// for up to 60 s per command), and its failure reaches the status once it has happened.
+TEST_F(GatewayTest, BringUpCompletesWhileAHookStillRuns) {
+  TempDir hook_dir;
+  std::string done = hook_dir.path() + "/done";
+  ShellHookRunner runner;
+  hook_runner_ = &runner;
+  auto gw = Make();
+  ASSERT_TRUE(gw->Lockdown().ok());
+  auto start = std::chrono::steady_clock::now();
+  gw->Load(WriteConfig(Config("PostUp = sleep 5; touch " + done + "\nPostUp = exit 7\n")), {});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  EXPECT_EQ(gw->status().state, GatewayState::kConnecting) << gw->status().reason;
+  EXPECT_TRUE(engine_.running);
+  EXPECT_FALSE(runner.idle()) << "the PostUp hook is still running";
+  EXPECT_FALSE(ReadFile(done).ok());
+  EXPECT_THAT(gw->status().warnings, Not(testing::Contains(HasSubstr("hook"))));
+  runner.Finish();
+  gw->CollectHookFailures();
+  EXPECT_TRUE(ReadFile(done).ok());
+  EXPECT_THAT(gw->status().warnings, testing::Contains("PostUp hook 2 exited with status 7"));
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "base/unique_fd.h"
 #include "config/env_config.h"
 #include "daemon/control.h"
+#include "daemon/hooks.h"
 #include "daemon/kernel_handles.h"
 #include "daemon/loop_fds.h"
 #include "daemon/marked_resolver.h"
@@ -124,8 +125,10 @@ int RunDaemon(const RunOptions& options) {
   ResolvConf resolv(options.resolv_conf, options.resolv_backup);
   MarkedResolver resolver;
   SystemClock clock;
+  ShellHookRunner hooks;  // its hooks run beside the loop; the loop polls hooks.fd()
   netlink::KernelRouteNetlink* net = (*kernel)->net.get();
-  GatewayDeps deps{(*kernel)->firewall_or_null(), net, engine.get(), &resolv, &resolver, &clock};
+  GatewayDeps deps{(*kernel)->firewall_or_null(), net, engine.get(), &resolv, &resolver, &clock,
+                   &hooks};
   // Behind the lockdown: which resolv.conf is the namespace's original (a recreated gateway
   // finds its predecessor's rewrite in the file it shares with the holder). Lockdown() runs it
   // before it snapshots the resolvers for the endpoint lookup.
@@ -146,7 +149,8 @@ int RunDaemon(const RunOptions& options) {
   }
 
   // Signals become events; the default actions would skip the orderly stop.
-  // SIGCHLD: as PID 1, orphans of hooks (`PostUp = daemon &`) are ours to reap.
+  // SIGCHLD: as PID 1, orphans of hooks (`PostUp = daemon &`) are ours to reap (through the hook
+  // runner, which must see its own hooks' statuses).
   UniqueFd sigfd = BlockSignalsToFd({SIGTERM, SIGINT, SIGHUP, SIGCHLD});
 
   auto control = ListenAt(control_path);
@@ -197,6 +201,8 @@ int RunDaemon(const RunOptions& options) {
         {reload_timer.get(), POLLIN, 0}, {monitor.ok() ? (*monitor)->fd() : -1, POLLIN, 0}};
     const size_t nft_events = fds.size();
     fds.push_back({NftEventsFd(**kernel), POLLIN, 0});
+    const size_t hooks_at = fds.size();
+    fds.push_back({hooks.fd(), POLLIN, 0});
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       LogError(StrCat("poll: ", std::strerror(errno)));
@@ -206,8 +212,8 @@ int RunDaemon(const RunOptions& options) {
       signalfd_siginfo si;
       while (running && ::read(sigfd.get(), &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGCHLD) {
-          while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-          }
+          hooks.ReapChildren();
+          gw.CollectHookFailures();
         } else if (si.ssi_signo == SIGHUP) {
           reload("SIGHUP");
         } else {
@@ -216,6 +222,10 @@ int RunDaemon(const RunOptions& options) {
           running = false;
         }
       }
+    }
+    if (fds[hooks_at].revents) {
+      hooks.Process();
+      gw.CollectHookFailures();
     }
     if (running && fds[1].revents) {
       control->ServeOne([&](std::string_view request) -> std::string {
@@ -273,6 +283,8 @@ int RunDaemon(const RunOptions& options) {
       reload("retrying after a transient failure");
     }
   }
+  // The loop is over and the lockdown in force: the last teardown's PreDown/PostDown may finish.
+  hooks.Finish();
   LogInfo("stopped");
   return exit_code;
 }
