@@ -888,6 +888,55 @@ for i in range(20):
   kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null
 }
 
+scenario_hook_deletes_table() {
+  # PostUp hooks run beside the daemon's loop: one deletes wgate's tables (and the owned twin,
+  # where there is one), one lists the descriptors it got, one runs for 30 s. A consumer sends
+  # throughout.
+  fresh_config "PostUp = nft delete table inet wgate 2>/dev/null && echo deleted >> $WG_DIR/hook || echo refused >> $WG_DIR/hook; nft delete table inet wgate_owned 2>/dev/null && echo owned deleted >> $WG_DIR/hook; true
+PostUp = exec ls /proc/self/fd > $WG_DIR/hook-fds
+PostUp = echo \$\$ > $WG_DIR/hook-sleep; exec sleep 30"
+  start_sender
+  wg_start_gateway
+  # The third hook starts once bring-up is done: from then on, for 30 s, a hook runs.
+  for _ in $(seq 100); do [ -s "$WG_DIR/hook-sleep" ] && break; sleep 0.05; done
+  local sleeper; sleeper=$(cat "$WG_DIR/hook-sleep" 2>/dev/null)
+  check "the 30 s hook is running" kill -0 "${sleeper:-0}"
+  local worst=0 t0 ms
+  for _ in 1 2 3 4 5; do
+    t0=$(date +%s%N)
+    gw_status --json >/dev/null
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    [ "$ms" -gt "$worst" ] && worst=$ms
+    sleep 0.2
+  done
+  wg_log "    wgate status while a hook runs: slowest of 5 answers ${worst} ms"
+  check "status answers within 1 s while the hook runs (${worst} ms)" [ "$worst" -lt 1000 ]
+  check "connects while the hook runs" wait_state connected
+  check "the table-deleting hook ran" test -s "$WG_DIR/hook"
+  wg_log "    the hook's nft delete table: $(tr '\n' ' ' <"$WG_DIR/hook" 2>/dev/null)"
+  check "a hook gets stdin, stdout, stderr and nothing else (3: ls's own)" eq "$(tr '\n' ' ' <"$WG_DIR/hook-fds" 2>/dev/null)" "0 1 2 3 "
+  check "the hook is still running" kill -0 "${sleeper:-0}"
+  for _ in $(seq 30); do in_gw nft list table inet wgate >/dev/null 2>&1 && break; sleep 0.1; done
+  check "the table is there" bash -c "ip netns exec '$NS_GW' nft list table inet wgate >/dev/null"
+  if grep -q '^deleted' "$WG_DIR/hook" 2>/dev/null; then  # not refused by table ownership
+    check "re-applied and reported" bash -c "ip netns exec '$NS_GW' '$WGATE' status --json | grep -q '\"rules_reapplied\": [1-9]'"
+  fi
+  check "through the tunnel" eq "$(consumer_fetch)" 198.51.100.2
+  stop_sender
+  # Until nftables events reach the loop, a deleted table stays gone until the next check (100 ms
+  # while connecting): a freshly up uplink's own IPv6 reports can leave meanwhile.
+  check "no leaks" no_leaks
+  # SIGTERM while the hook runs: it is stopped, and so is the daemon, at once.
+  t0=$(date +%s%N)
+  stop_gateway
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  check "the daemon stops within 2 s though a hook ran (${ms} ms)" [ "$ms" -lt 2000 ]
+  check "and the hook was stopped" bash -c "! kill -0 '${sleeper:-0}' 2>/dev/null || grep -q '^State:.*zombie' /proc/${sleeper:-0}/status"
+  check "and the log says so" grep -q "PostUp hook 3 was stopped before it finished" "$WG_DIR/wgate.log"
+  check "no leaks" no_leaks
+  rm -f "$WG_DIR/hook" "$WG_DIR/hook-fds" "$WG_DIR/hook-sleep"
+}
+
 all=(healthy_tunnel malformed_config missing_config wgate_down sigkill server_unreachable wrong_server_key
      ipv6_probe_with_ipv4_config dns_outside_the_tunnel tunnel_deleted_from_outside reload_while_sending
      lan_and_published_port hostname_endpoint ruleset_flushed_from_outside unblock_opens
@@ -896,7 +945,7 @@ all=(healthy_tunnel malformed_config missing_config wgate_down sigkill server_un
      hosts_file_poisoning search_domain_exfiltration consumer_resolv_conf_on_first_start
      spoofed_server_datagram_to_consumer_port net_raw_consumer
      fallback_with_broadcast_and_unicast_if fallback_with_read_only_proc_sys
-     fallback_hold_keeps_the_links_down)
+     fallback_hold_keeps_the_links_down hook_deletes_table)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 
