@@ -127,8 +127,8 @@ int RunDaemon(const RunOptions& options) {
   SystemClock clock;
   ShellHookRunner hooks;  // its hooks run beside the loop; the loop polls hooks.fd()
   netlink::KernelRouteNetlink* net = (*kernel)->net.get();
-  GatewayDeps deps{(*kernel)->firewall_or_null(), net, engine.get(), &resolv, &resolver, &clock,
-                   &hooks};
+  GatewayDeps deps{
+      (*kernel)->firewall_or_null(), net, engine.get(), &resolv, &resolver, &clock, &hooks};
   // Behind the lockdown: which resolv.conf is the namespace's original (a recreated gateway
   // finds its predecessor's rewrite in the file it shares with the holder). Lockdown() runs it
   // before it snapshots the resolvers for the endpoint lookup.
