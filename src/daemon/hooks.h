@@ -93,6 +93,7 @@ class ShellHookRunner final : public HookRunner {
     std::string command;
   };
   struct Running {
+    Running() {}  // user-provided: clang cannot see the member initialisers from std::optional yet
     Job job;
     pid_t pid = -1;
     UniqueFd pidfd;  // invalid when pidfd_open is unavailable: SIGCHLD/ReapChildren report it
