@@ -23,6 +23,9 @@ std::string_view TrimSpace(std::string_view s);
 std::vector<std::string_view> SplitTrimmed(std::string_view s, char sep);
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+// The parts with `separator` between them ("" for none).
+std::string Join(const std::vector<std::string>& parts, std::string_view separator);
 std::string ToLower(std::string_view s);
 
 // Levenshtein distance, for "did you mean" suggestions.

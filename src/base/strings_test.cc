@@ -40,3 +40,15 @@ TEST(StringsTest, StrCat) {
 
 }  // namespace
 }  // namespace wgate
+
+namespace wgate {
+namespace {
+
+TEST(JoinTest, PutsTheSeparatorBetweenPartsOnly) {
+  EXPECT_EQ(Join({}, "; "), "");
+  EXPECT_EQ(Join({"a"}, "; "), "a");
+  EXPECT_EQ(Join({"a", "b", "c"}, ", "), "a, b, c");
+}
+
+}  // namespace
+}  // namespace wgate

@@ -62,9 +62,8 @@ bool NftTablesChanged(KernelHandles& k) {
     return true;  // look once more, to be sure
   }
   if (!changes->changed) return false;
-  std::string what;
-  for (const std::string& d : changes->descriptions) what += (what.empty() ? "" : ", ") + d;
-  LogInfo(StrCat("nftables: another process changed wgate's tables (", what, "); checking now"));
+  LogInfo(StrCat("nftables: another process changed wgate's tables (",
+                 Join(changes->descriptions, ", "), "); checking now"));
   return true;
 }
 

@@ -9,15 +9,6 @@
 namespace wgate::firewall {
 namespace {
 
-std::string Join(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& p : parts) {
-    if (!out.empty()) out += "; ";
-    out += p;
-  }
-  return out;
-}
-
 // Adds the messages of `more` that `into` does not have yet (the invariant check and the
 // comparison may both notice a missing chain).
 void Merge(const std::vector<std::string>& more, std::vector<std::string>* into) {
@@ -68,7 +59,7 @@ std::string OwnedTwinScript(std::string_view script) {
 
 std::string Verification::Summary() const {
   if (ok()) return "firewall: rules verified";
-  return StrCat("firewall: rules altered: ", Join(problems));
+  return StrCat("firewall: rules altered: ", Join(problems, "; "));
 }
 
 Status Firewall::Apply(const RulesetSpec& spec) {
@@ -175,7 +166,7 @@ Status Firewall::ApplyRuleset(const RulesetSpec& spec, const Ruleset& built) {
   }
   if (!problems.empty()) {
     return Error(
-        StrCat(what, ": the kernel's table differs from what was applied: ", Join(problems)));
+        StrCat(what, ": the kernel's table differs from what was applied: ", Join(problems, "; ")));
   }
   reference_ = std::move(*listing);
   twin_reference_ = std::move(twin);

@@ -46,15 +46,6 @@ bool IsOpening(std::string_view line, std::string_view opening) {
   return rest.empty() || rest[0] == '#';
 }
 
-std::string Join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const std::string& p : parts) {
-    if (!out.empty()) out += separator;
-    out += p;
-  }
-  return out;
-}
-
 std::string Describe(const ListedObject& o) { return StrCat(o.kind, " ", o.name); }
 
 const ListedObject* Find(const TableListing& t, std::string_view kind, std::string_view name) {
