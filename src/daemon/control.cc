@@ -46,10 +46,9 @@ bool WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadlin
 namespace {
 
 Result<std::string> SocketPath(const std::string& dir, std::string_view prefix) {
-  struct stat st;
-  if (::stat("/proc/thread-self/ns/net", &st) != 0)
-    return Error::FromErrno("stat /proc/thread-self/ns/net", errno);
-  return StrCat(dir, "/", prefix, "-net", st.st_ino, ".sock");
+  Result<uint64_t> ino = NetnsInode();
+  if (!ino.ok()) return ino.error();
+  return StrCat(dir, "/", prefix, "-net", *ino, ".sock");
 }
 
 }  // namespace

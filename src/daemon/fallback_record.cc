@@ -187,9 +187,9 @@ ShutLink* FallbackRecord::Find(std::string_view name) {
 }
 
 std::string FallbackRecordPath() {
-  struct stat st;
-  if (::stat("/proc/thread-self/ns/net", &st) != 0) return "/run/wgate/fallback.json";
-  return StrCat("/run/wgate/fallback-net", st.st_ino, ".json");
+  Result<uint64_t> ino = NetnsInode();
+  if (!ino.ok()) return "/run/wgate/fallback.json";
+  return StrCat("/run/wgate/fallback-net", *ino, ".json");
 }
 
 std::string FallbackRecordToText(const FallbackRecord& record) {

@@ -52,4 +52,11 @@ bool FileExists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+Result<uint64_t> NetnsInode() {
+  struct stat st;
+  if (::stat("/proc/thread-self/ns/net", &st) != 0)
+    return Error::FromErrno("stat /proc/thread-self/ns/net", errno);
+  return static_cast<uint64_t>(st.st_ino);
+}
+
 }  // namespace wgate::daemon

@@ -30,9 +30,9 @@ std::vector<IpAddress> ParseNameservers(const std::string& text) {
 }
 
 std::string ResolvBackupPath() {
-  struct stat st;
-  if (::stat("/proc/thread-self/ns/net", &st) != 0) return kResolvConfBackupPath;
-  return StrCat("/run/wgate/resolv-net", st.st_ino, ".conf.orig");
+  Result<uint64_t> ino = NetnsInode();
+  if (!ino.ok()) return kResolvConfBackupPath;
+  return StrCat("/run/wgate/resolv-net", *ino, ".conf.orig");
 }
 
 bool WrittenByWgate(std::string_view resolv_conf) {
